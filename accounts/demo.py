@@ -1,0 +1,285 @@
+"""The demo personas: created by `manage.py demo_seed` and by the tests' `personas` fixture.
+
+Every password is DEMO_PASSWORD; professionals and agents use the TOTP secrets below (base32 in README).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from accounts import services
+from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind
+from accounts.models import Agent, Patient, Professional, User
+
+DEMO_PASSWORD = "Demo-Sante-2026!"  # noqa: S105 (public demo password)
+
+# 20-byte TOTP keys, hex. Fixed so the README can list them; demo and tests only.
+TOTP_KEYS = {
+    "sophie.petit": "3132333435363738393031323334353637383930",
+    "dr.martin": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    "pharmacien.leroy": "b1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    "kine.bernard": "c1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    "agent.cpam": "d1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    "agent.franceservices": "e1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+}
+
+
+@dataclass
+class Personas:
+    camille: Patient  # adult patient, Dr Martin is her médecin traitant
+    julien: Patient  # parent of Léo and Emma, attached to his Vitale card
+    leo: Patient
+    emma: Patient
+    sophie: Patient  # tutor of her father Bernard; logs in with an authenticator app
+    bernard: Patient  # adult under tutelle
+    dr_martin: Professional
+    pharmacien_leroy: Professional
+    kine_bernard: Professional
+    agent_cpam: Agent
+    agent_france_services: Agent
+
+
+def _patient(
+    *,
+    nir: str,
+    birth_name: str,
+    first_names: str,
+    birth_date: datetime.date,
+    sex: Sex,
+    birth_place: str,
+    email: str = "",
+    username: str | None = None,
+    city: str = "Toulouse",
+    postal_code: str = "31000",
+) -> Patient:
+    patient = Patient.objects.filter(nir=nir).first()
+    if patient is not None:
+        return patient
+    user = None
+    if username is not None:
+        user = services.user_create(
+            username=username,
+            kind=UserKind.PATIENT,
+            email=email,
+            first_name=first_names.split()[0],
+            last_name=birth_name,
+            password=DEMO_PASSWORD,
+        )
+        if username in TOTP_KEYS:
+            services.totp_device_add(user=user, key_hex=TOTP_KEYS[username])
+    patient = Patient(
+        user=user,
+        nir=nir,
+        birth_name=birth_name,
+        first_names=first_names,
+        birth_date=birth_date,
+        sex=sex,
+        birth_place_insee=birth_place,
+        email=email,
+        address_line="12 rue des Lilas",
+        postal_code=postal_code,
+        city=city,
+    )
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+def _professional(
+    *,
+    username: str,
+    first_name: str,
+    last_name: str,
+    rpps: str,
+    profession: Profession,
+    specialty: str,
+    structure: str,
+    city: str,
+) -> Professional:
+    existing = Professional.objects.filter(rpps=rpps).first()
+    if existing is not None:
+        return existing
+    user = services.user_create(
+        username=username,
+        kind=UserKind.PROFESSIONAL,
+        email=f"{username}@pro.example",
+        first_name=first_name,
+        last_name=last_name,
+        password=DEMO_PASSWORD,
+    )
+    services.totp_device_add(user=user, key_hex=TOTP_KEYS[username])
+    professional = Professional(
+        user=user, rpps=rpps, profession=profession, specialty=specialty, structure_name=structure, structure_city=city
+    )
+    professional.full_clean()
+    professional.save()
+    return professional
+
+
+def _agent(
+    *, username: str, first_name: str, last_name: str, organisation: Organisation, name: str, group: Group
+) -> Agent:
+    existing = Agent.objects.filter(user__username=username).first()
+    if existing is not None:
+        return existing
+    user = services.user_create(
+        username=username,
+        kind=UserKind.AGENT,
+        email=f"{username}@assurance-maladie.example",
+        first_name=first_name,
+        last_name=last_name,
+        password=DEMO_PASSWORD,
+        is_staff=True,
+    )
+    user.groups.add(group)
+    services.totp_device_add(user=user, key_hex=TOTP_KEYS[username])
+    agent = Agent(user=user, organisation=organisation, organisation_name=name)
+    agent.full_clean()
+    agent.save()
+    return agent
+
+
+def _agent_group(name: str) -> Group:
+    group, _ = Group.objects.get_or_create(name=name)
+    group.permissions.add(Permission.objects.get(codename="view_patient", content_type__app_label="accounts"))
+    return group
+
+
+@transaction.atomic
+def seed() -> Personas:
+    """Create (or find) every persona. Idempotent."""
+    dr_martin = _professional(
+        username="dr.martin",
+        first_name="Anne",
+        last_name="Martin",
+        rpps="10003456786",
+        profession=Profession.MEDECIN,
+        specialty="médecin généraliste",
+        structure="Cabinet médical des Carmes",
+        city="Toulouse",
+    )
+    pharmacien_leroy = _professional(
+        username="pharmacien.leroy",
+        first_name="Paul",
+        last_name="Leroy",
+        rpps="10004567896",
+        profession=Profession.PHARMACIEN,
+        specialty="",
+        structure="Pharmacie du Capitole",
+        city="Toulouse",
+    )
+    kine_bernard = _professional(
+        username="kine.bernard",
+        first_name="Lucie",
+        last_name="Bernard",
+        rpps="10005678908",
+        profession=Profession.MASSEUR_KINESITHERAPEUTE,
+        specialty="",
+        structure="Cabinet de kinésithérapie Saint-Cyprien",
+        city="Toulouse",
+    )
+    camille = _patient(
+        nir="285037505612306",
+        birth_name="Lefèvre",
+        first_names="Camille Marie",
+        birth_date=datetime.date(1985, 3, 14),
+        sex=Sex.FEMALE,
+        birth_place="75056",
+        email="camille.lefevre@example.org",
+        username="camille.lefevre",
+    )
+    julien = _patient(
+        nir="182063155504233",
+        birth_name="Moreau",
+        first_names="Julien Pierre",
+        birth_date=datetime.date(1982, 6, 2),
+        sex=Sex.MALE,
+        birth_place="31555",
+        email="julien.moreau@example.org",
+        username="julien.moreau",
+    )
+    leo = _patient(
+        nir="116063155510701",
+        birth_name="Moreau",
+        first_names="Léo",
+        birth_date=datetime.date(2016, 6, 21),
+        sex=Sex.MALE,
+        birth_place="31555",
+    )
+    emma = _patient(
+        nir="220063155510845",
+        birth_name="Moreau",
+        first_names="Emma Louise",
+        birth_date=datetime.date(2020, 6, 9),
+        sex=Sex.FEMALE,
+        birth_place="31555",
+    )
+    sophie = _patient(
+        nir="278098002104481",
+        birth_name="Petit",
+        first_names="Sophie",
+        birth_date=datetime.date(1978, 9, 30),
+        sex=Sex.FEMALE,
+        birth_place="80021",
+        email="sophie.petit@example.org",
+        username="sophie.petit",
+        city="Amiens",
+        postal_code="80000",
+    )
+    bernard = _patient(
+        nir="150098002103359",
+        birth_name="Petit",
+        first_names="Bernard Jean",
+        birth_date=datetime.date(1950, 9, 12),
+        sex=Sex.MALE,
+        birth_place="80021",
+        city="Amiens",
+        postal_code="80000",
+    )
+    for person in (camille, leo):
+        if person.medecin_traitant_id is None:
+            person.medecin_traitant = dr_martin
+            person.save(update_fields=["medecin_traitant"])
+    for representative, represented, kind in (
+        (julien, leo, RepresentationKind.PARENT),
+        (julien, emma, RepresentationKind.PARENT),
+        (sophie, bernard, RepresentationKind.TUTEUR),
+    ):
+        if not represented.representatives.filter(representative=representative).exists():
+            services.representation_add(representative=representative, represented=represented, kind=kind)
+
+    agent_cpam = _agent(
+        username="agent.cpam",
+        first_name="Nadia",
+        last_name="Benali",
+        organisation=Organisation.CPAM,
+        name="CPAM de la Haute-Garonne",
+        group=_agent_group("Conseiller CPAM"),
+    )
+    agent_france_services = _agent(
+        username="agent.franceservices",
+        first_name="Thomas",
+        last_name="Girard",
+        organisation=Organisation.FRANCE_SERVICES,
+        name="France services d’Amiens Nord",
+        group=_agent_group("Conseiller France services"),
+    )
+    return Personas(
+        camille=camille,
+        julien=julien,
+        leo=leo,
+        emma=emma,
+        sophie=sophie,
+        bernard=bernard,
+        dr_martin=dr_martin,
+        pharmacien_leroy=pharmacien_leroy,
+        kine_bernard=kine_bernard,
+        agent_cpam=agent_cpam,
+        agent_france_services=agent_france_services,
+    )
+
+
+def demo_users() -> list[User]:
+    return list(User.objects.filter(username__in=["camille.lefevre", "julien.moreau", "sophie.petit", *TOTP_KEYS]))

@@ -1,0 +1,325 @@
+import secrets
+import time
+import uuid
+from base64 import b32encode
+from binascii import unhexlify
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind
+from accounts.validators import validate_nir, validate_rpps
+from espace_sante.crypto.fields import EncryptedTextField
+from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
+from espace_sante.lib.dates import age_on, today
+from espace_sante.lib.models import TimestampedModel
+
+MAJORITY_AGE = 18
+
+
+class User(AbstractUser):
+    """A login. `username` is the identifiant the person chose; `kind` fixes which portal it may enter."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField("type de compte", max_length=16, choices=UserKind.choices)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = "compte"
+        verbose_name_plural = "comptes"
+        constraints = [models.CheckConstraint(condition=Q(kind__in=UserKind.values), name="user_kind_known")]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class PatientQuerySet(models.QuerySet):
+    def alive(self) -> "PatientQuerySet":
+        return self.filter(deceased_on__isnull=True)
+
+
+class Patient(TimestampedModel):
+    """An insured person (assuré), with or without a login: children and unactivated people have none.
+
+    Identity follows the INS traits (nom de naissance, prénoms, date and place of birth, sexe).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # a login is closed, never deleted, while the person exists
+        related_name="patient_profile",
+        verbose_name="compte",
+    )
+    nir = models.CharField("numéro de sécurité sociale", max_length=15, unique=True, validators=[validate_nir])
+    birth_name = models.CharField("nom de naissance", max_length=100)
+    used_name = models.CharField("nom d’usage", max_length=100, blank=True)
+    first_names = models.CharField("prénoms", max_length=150)
+    birth_date = models.DateField("date de naissance")
+    sex = models.CharField("sexe", max_length=1, choices=Sex.choices)
+    birth_place_insee = models.CharField("lieu de naissance (code INSEE)", max_length=5)
+    email = models.EmailField("adresse e-mail", blank=True)
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+    address_line = models.CharField("adresse", max_length=200, blank=True)
+    postal_code = models.CharField("code postal", max_length=5, blank=True)
+    city = models.CharField("commune", max_length=100, blank=True)
+    medecin_traitant = models.ForeignKey(
+        "accounts.Professional",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,  # a doctor leaving the register leaves the patient without one
+        related_name="patients_suivis",
+        verbose_name="médecin traitant",
+    )
+    deceased_on = models.DateField("date de décès", null=True, blank=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "assuré"
+        verbose_name_plural = "assurés"
+        constraints = [models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_known")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def first_name(self) -> str:
+        return self.first_names.split()[0] if self.first_names else ""
+
+    @property
+    def last_name(self) -> str:
+        return self.used_name or self.birth_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def age(self) -> int:
+        return age_on(self.birth_date, today())
+
+    @property
+    def is_minor(self) -> bool:
+        return self.age < MAJORITY_AGE
+
+    @property
+    def masked_nir(self) -> str:
+        """The NIR as printed on receipts: sex and birth year/month visible, the rest hidden."""
+        return f"{self.nir[0]} {self.nir[1:3]} {self.nir[3:5]} •• ••• ••• ••"
+
+
+class Professional(TimestampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        User,
+        on_delete=models.PROTECT,  # accesses were traced under this account
+        related_name="professional_profile",
+        verbose_name="compte",
+    )
+    rpps = models.CharField("numéro RPPS", max_length=11, unique=True, validators=[validate_rpps])
+    profession = models.CharField("profession", max_length=32, choices=Profession.choices)
+    specialty = models.CharField("spécialité", max_length=100, blank=True)
+    structure_name = models.CharField("structure d’exercice", max_length=150, blank=True)
+    structure_city = models.CharField("commune d’exercice", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "professionnel de santé"
+        verbose_name_plural = "professionnels de santé"
+        constraints = [
+            models.CheckConstraint(condition=Q(profession__in=Profession.values), name="professional_profession_known")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        title = "Dr " if self.profession in (Profession.MEDECIN, Profession.CHIRURGIEN_DENTISTE) else ""
+        what = self.specialty or self.get_profession_display()
+        return f"{title}{self.user.first_name} {self.user.last_name}, {what}"
+
+
+class Agent(TimestampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        User,
+        on_delete=models.PROTECT,  # actions were traced under this account
+        related_name="agent_profile",
+        verbose_name="compte",
+    )
+    organisation = models.CharField("organisme", max_length=16, choices=Organisation.choices)
+    organisation_name = models.CharField("nom de l’organisme", max_length=150)
+
+    class Meta:
+        verbose_name = "conseiller"
+        verbose_name_plural = "conseillers"
+        constraints = [
+            models.CheckConstraint(condition=Q(organisation__in=Organisation.values), name="agent_organisation_known")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.first_name} {self.user.last_name} ({self.organisation_name})"
+
+
+class LegalRepresentationQuerySet(models.QuerySet):
+    def active(self) -> "LegalRepresentationQuerySet":
+        return self.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today()))
+
+
+class LegalRepresentation(TimestampedModel):
+    """A parent or tutor acts for a minor or a protected adult (one row per representative)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    representative = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,  # ending a representation is dated, never deleted
+        related_name="representations",
+        verbose_name="représentant légal",
+    )
+    represented = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,  # same
+        related_name="representatives",
+        verbose_name="personne représentée",
+    )
+    kind = models.CharField("nature", max_length=16, choices=RepresentationKind.choices)
+    started_on = models.DateField("début", default=today)
+    ended_on = models.DateField("fin", null=True, blank=True)
+
+    objects = LegalRepresentationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "représentation légale"
+        verbose_name_plural = "représentations légales"
+        constraints = [
+            models.CheckConstraint(condition=~Q(representative=F("represented")), name="representation_not_self"),
+            models.CheckConstraint(condition=Q(kind__in=RepresentationKind.values), name="representation_kind_known"),
+            models.UniqueConstraint(
+                fields=["representative", "represented"],
+                condition=Q(ended_on__isnull=True),
+                name="representation_unique_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.representative} → {self.represented}"
+
+
+# --- Second-factor devices (django-otp) -----------------------------------------------------------------
+# django-otp's own email and TOTP devices keep their secrets in clear text; ours keep a keyed hash of the
+# e-mailed code and an encrypted TOTP key, and reuse django-otp's throttling and login machinery.
+
+
+class EmailOTPDevice(ThrottlingMixin, Device):
+    """A six-digit code e-mailed at login. Only its keyed hash is stored, for ten minutes at most."""
+
+    token_hash = models.CharField(max_length=64, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta(Device.Meta):
+        verbose_name = "code par e-mail"
+        verbose_name_plural = "codes par e-mail"
+
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_THROTTLE_FACTOR
+
+    def issue_token(self) -> str:
+        """Create a fresh code, store its hash, and return it for the caller to send."""
+        token = f"{secrets.randbelow(1_000_000):06d}"
+        self.token_hash = keyed_hash(token, purpose=f"otp-email:{self.pk}")
+        self.valid_until = timezone.now() + settings.OTP_EMAIL_CODE_VALIDITY
+        self.save(update_fields=["token_hash", "valid_until"])
+        return token
+
+    def verify_token(self, token) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        token = str(token).strip()
+        valid = (
+            bool(self.token_hash)
+            and self.valid_until is not None
+            and timezone.now() < self.valid_until
+            and keyed_hash_matches(token, self.token_hash, purpose=f"otp-email:{self.pk}")
+        )
+        if valid:
+            # Single use: the hash is cleared, so replaying the same code fails.
+            self.token_hash = ""
+            self.valid_until = None
+            self.throttle_reset(commit=False)
+            self.save()
+        else:
+            self.throttle_increment(commit=True)
+        return valid
+
+
+def _new_totp_key() -> str:
+    return secrets.token_hex(20)
+
+
+class TOTPDevice(ThrottlingMixin, TimestampMixin, Device):
+    """An authenticator application (RFC 6238, 30 s, 6 digits). The key is encrypted at rest."""
+
+    key = EncryptedTextField("clé", default=_new_totp_key)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)  # replay guard: a later token must have a higher step
+
+    class Meta(Device.Meta):
+        verbose_name = "application d’authentification"
+        verbose_name_plural = "applications d’authentification"
+
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_THROTTLE_FACTOR
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    @property
+    def base32_key(self) -> str:
+        return b32encode(self.bin_key).decode()
+
+    def verify_token(self, token) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            value = int(str(token).strip())
+        except ValueError:
+            value = None
+        verified = False
+        if value is not None:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = totp.verify(value, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    @property
+    def config_url(self) -> str:
+        label = quote(f"{settings.OTP_TOTP_ISSUER}:{self.user.username}")
+        issuer = quote(settings.OTP_TOTP_ISSUER)
+        return (
+            f"otpauth://totp/{label}?secret={self.base32_key}&issuer={issuer}&digits={self.digits}&period={self.step}"
+        )

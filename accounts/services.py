@@ -1,0 +1,199 @@
+"""Identity services: the two-step login, second-factor challenges, profile switching, password events."""
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django_otp import login as otp_login
+
+from accounts.enums import UserKind
+from accounts.models import EmailOTPDevice, Patient, TOTPDevice, User
+from espace_sante.access.actor import Actor
+from espace_sante.access.middleware import SESSION_ACTING_FOR
+from espace_sante.audit.actions import Action
+from espace_sante.audit.log import record
+from espace_sante.lib.throttle import Throttle
+
+PENDING_LOGIN = "pending_login"
+PENDING_LOGIN_SECONDS = 5 * 60
+
+
+class Portal(StrEnum):
+    PATIENT = "patient"
+    PROFESSIONAL = "professional"
+
+
+PORTAL_KIND = {Portal.PATIENT: UserKind.PATIENT, Portal.PROFESSIONAL: UserKind.PROFESSIONAL}
+
+
+def _throttles() -> tuple[Throttle, Throttle]:
+    rules = settings.LOGIN_THROTTLE
+    by_identifiant = Throttle("login-identifiant", **rules)
+    # An address shared by many people (a France services desk, a company NAT) gets more room.
+    by_address = Throttle("login-ip", **{**rules, "free_attempts": rules["free_attempts"] * 6})
+    return by_identifiant, by_address
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    user: User | None
+    retry_after: int = 0
+
+
+def login_password_check(*, request: HttpRequest, identifiant: str, password: str, portal: Portal) -> PasswordCheck:
+    """First step: check the password without logging in. Same outcome whether or not the account exists.
+
+    Refuses accounts of another portal (an agent or a patient on the professional login, …) with the same
+    answer as a wrong password.
+    """
+    identifiant = identifiant.strip().lower()
+    address = request.META.get("REMOTE_ADDR", "")
+    by_identifiant, by_address = _throttles()
+    wait = max(by_identifiant.retry_after(identifiant), by_address.retry_after(address))
+    if wait:
+        record(Action.LOGIN_THROTTLED, actor=Actor.anonymous(), portal=portal, identifiant=identifiant)
+        return PasswordCheck(user=None, retry_after=wait)
+
+    user = authenticate(request, username=identifiant, password=password)
+    if user is None or user.kind != PORTAL_KIND[portal]:
+        by_identifiant.failure(identifiant)
+        by_address.failure(address)
+        reason = "credentials" if user is None else "wrong_portal"
+        record(Action.LOGIN_FAILED, actor=Actor.anonymous(), portal=portal, identifiant=identifiant, reason=reason)
+        return PasswordCheck(user=None)
+
+    by_identifiant.reset(identifiant)
+    request.session[PENDING_LOGIN] = {"user": user.pk, "portal": str(portal), "at": time.time(), "sent_at": 0}
+    return PasswordCheck(user=user)
+
+
+def pending_login_user(request: HttpRequest, portal: Portal) -> User | None:
+    """The user who passed the password step of `portal` less than five minutes ago, if any."""
+    pending = request.session.get(PENDING_LOGIN)
+    if not pending or pending.get("portal") != portal:
+        return None
+    if time.time() - pending["at"] > PENDING_LOGIN_SECONDS:
+        request.session.pop(PENDING_LOGIN, None)
+        return None
+    return User.objects.filter(pk=pending["user"], is_active=True).first()
+
+
+def second_factor_device(user: User) -> EmailOTPDevice | TOTPDevice | None:
+    """The device a login must verify: an authenticator app when enrolled, else (patients) an e-mailed code.
+
+    Professionals and agents must use an authenticator app; they get no e-mail fallback.
+    """
+    totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if totp is not None or user.kind != UserKind.PATIENT:
+        return totp
+    device, _ = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "e-mail", "confirmed": True})
+    return device
+
+
+EMAIL_RESEND_SECONDS = 60
+
+
+def otp_email_send(*, request: HttpRequest, user: User, device: EmailOTPDevice) -> bool:
+    """E-mail a new code unless one was sent less than a minute ago. Returns True when a mail left.
+
+    Sent synchronously: the code exists in clear only in this request, never in a task queue.
+    """
+    pending = request.session[PENDING_LOGIN]
+    if time.time() - pending.get("sent_at", 0) < EMAIL_RESEND_SECONDS:
+        return False
+    token = device.issue_token()
+    minutes = int(settings.OTP_EMAIL_CODE_VALIDITY.total_seconds() // 60)
+    context = {"token": token, "minutes": minutes, "first_name": user.first_name}
+    send_mail(
+        subject=render_to_string("emails/accounts/login_code.subject.txt", context).strip(),
+        message=render_to_string("emails/accounts/login_code.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+    pending["sent_at"] = time.time()
+    request.session.modified = True
+    record(Action.OTP_SENT, actor=Actor.for_user(user, verified=False), channel="email")
+    return True
+
+
+def login_second_factor(*, request: HttpRequest, user: User, device, token: str) -> bool:
+    """Second step: verify the code, then open the session (new session key) and trace the login."""
+    allowed, _ = device.verify_is_allowed()
+    if not allowed or not device.verify_token(token):
+        record(Action.OTP_FAILED, actor=Actor.for_user(user, verified=False), throttled=not allowed)
+        return False
+    with transaction.atomic():
+        request.session.pop(PENDING_LOGIN, None)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # cycles the session key
+        otp_login(request, device)
+        actor = Actor.for_user(user, verified=True)
+        record(Action.LOGIN_SUCCEEDED, actor=actor, patient=actor.patient, device=type(device).__name__)
+    return True
+
+
+def profile_switch(*, request: HttpRequest, actor: Actor, patient: Patient) -> None:
+    """Act for `patient` (already checked by the policy) in this session."""
+    own = actor.patient is not None and patient.pk == actor.patient.pk
+    if own:
+        request.session.pop(SESSION_ACTING_FOR, None)
+    else:
+        request.session[SESSION_ACTING_FOR] = patient.pk
+    record(Action.PROFILE_SWITCHED, actor=actor, patient=patient, target=patient)
+
+
+def password_changed(*, actor: Actor) -> None:
+    record(Action.PASSWORD_CHANGED, actor=actor, patient=actor.patient)
+
+
+# --- Registration (used by the demo seed and, later, by activation and the registry import) ------------
+
+
+def user_create(
+    *,
+    username: str,
+    kind: UserKind,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str | None,
+    is_staff: bool = False,
+) -> User:
+    user = User(
+        username=username.lower(),
+        kind=kind,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=is_staff,
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+def totp_device_add(*, user: User, key_hex: str | None = None, name: str = "application") -> TOTPDevice:
+    """Enrol an authenticator application (confirmed: the caller has checked a first code)."""
+    device = TOTPDevice(user=user, name=name, confirmed=True)
+    if key_hex is not None:
+        device.key = key_hex
+    device.save()
+    return device
+
+
+@transaction.atomic
+def representation_add(*, representative: Patient, represented: Patient, kind: str) -> None:
+    from accounts.models import LegalRepresentation
+
+    link = LegalRepresentation(representative=representative, represented=represented, kind=kind)
+    link.full_clean()
+    link.save()

@@ -1,0 +1,238 @@
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import LoginForm, OTPForm, PortalPasswordResetForm, SwitchProfileForm
+from accounts.models import EmailOTPDevice, TOTPDevice
+from accounts.services import Portal
+from espace_sante.access import policy
+from espace_sante.access.decorators import patient_required, professional_required
+from espace_sante.audit.actions import Action
+from espace_sante.audit.log import record
+
+LOGIN_ERROR = "Identifiant ou mot de passe incorrect."
+OTP_ERROR = "Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau."
+
+PORTALS = {
+    Portal.PATIENT: {
+        "login": "accounts:login",
+        "otp": "accounts:login_otp",
+        "landing": "accounts:dashboard",
+        "template": "accounts/login.html",
+        "otp_template": "accounts/login_otp.html",
+        "title": "Se connecter à Mon espace santé",
+    },
+    Portal.PROFESSIONAL: {
+        "login": "accounts:pro_login",
+        "otp": "accounts:pro_login_otp",
+        "landing": "accounts:pro_home",
+        "template": "accounts/pro_login.html",
+        "otp_template": "accounts/pro_login_otp.html",
+        "title": "Espace professionnel — connexion",
+    },
+}
+
+
+def _throttle_message(seconds: int) -> str:
+    minutes = max(1, (seconds + 59) // 60)
+    return f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def _login(request: HttpRequest, portal: Portal) -> HttpResponse:
+    conf = PORTALS[portal]
+    if request.actor.is_authenticated:
+        return redirect(conf["landing"])
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        check = services.login_password_check(
+            request=request,
+            identifiant=form.cleaned_data["identifiant"],
+            password=form.cleaned_data["password"],
+            portal=portal,
+        )
+        if check.user is not None:
+            return redirect(conf["otp"])
+        form.add_error(None, _throttle_message(check.retry_after) if check.retry_after else LOGIN_ERROR)
+    return render(request, conf["template"], {"form": form, "title": conf["title"]})
+
+
+def _login_otp(request: HttpRequest, portal: Portal) -> HttpResponse:
+    conf = PORTALS[portal]
+    user = services.pending_login_user(request, portal)
+    if user is None:
+        messages.info(request, "Votre demande de connexion a expiré. Merci de recommencer.")
+        return redirect(conf["login"])
+    device = services.second_factor_device(user)
+    if device is None:
+        messages.error(
+            request,
+            "Aucune application d’authentification n’est associée à ce compte. "
+            "Contactez votre administrateur pour en enregistrer une.",
+        )
+        return redirect(conf["login"])
+
+    form = OTPForm(request.POST if request.method == "POST" and "resend" not in request.POST else None)
+    if isinstance(device, EmailOTPDevice):
+        sent = services.otp_email_send(request=request, user=user, device=device)
+        if sent and request.method == "POST":
+            messages.info(request, "Un nouveau code vous a été envoyé.")
+    if form.is_bound and form.is_valid():
+        if services.login_second_factor(request=request, user=user, device=device, token=form.cleaned_data["token"]):
+            return redirect(request.GET.get("next") if _safe_next(request) else conf["landing"])
+        form.add_error("token", OTP_ERROR)
+    context = {
+        "form": form,
+        "title": "Vérification en deux étapes",
+        "by_email": isinstance(device, EmailOTPDevice),
+        "by_app": isinstance(device, TOTPDevice),
+        "email_hint": _mask_email(user.email),
+    }
+    return render(request, conf["otp_template"], context)
+
+
+def _safe_next(request: HttpRequest) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.GET.get("next")
+    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+
+
+def _mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    if not domain:
+        return ""
+    return f"{local[:1]}•••@{domain}"
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    return _login(request, Portal.PATIENT)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def login_otp(request: HttpRequest) -> HttpResponse:
+    return _login_otp(request, Portal.PATIENT)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def pro_login(request: HttpRequest) -> HttpResponse:
+    return _login(request, Portal.PROFESSIONAL)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def pro_login_otp(request: HttpRequest) -> HttpResponse:
+    return _login_otp(request, Portal.PROFESSIONAL)
+
+
+@login_not_required
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.actor.is_authenticated:
+        record(Action.LOGOUT, actor=request.actor)
+    logout(request)
+    messages.success(request, "Vous êtes déconnecté(e).")
+    return redirect("home")
+
+
+@patient_required
+@require_http_methods(["GET"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "accounts/dashboard.html", {"title": "Tableau de bord", "profile": request.actor.acting_for}
+    )
+
+
+@patient_required
+@require_http_methods(["GET"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    context = {
+        "title": "Paramètres",
+        "profile": actor.acting_for,
+        "has_app": TOTPDevice.objects.filter(user=actor.user, confirmed=True).exists(),
+    }
+    return render(request, "accounts/settings.html", context)
+
+
+@patient_required
+@require_POST
+def switch_profile(request: HttpRequest) -> HttpResponse:
+    form = SwitchProfileForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Ce profil n’est pas disponible.")
+        return redirect("accounts:dashboard")
+    patient = policy.represented_profile_for(request.actor, form.cleaned_data["profile"])
+    services.profile_switch(request=request, actor=request.actor, patient=patient)
+    messages.success(request, f"Vous agissez maintenant pour le profil de {patient.display_name}.")
+    return redirect("accounts:dashboard")
+
+
+@professional_required
+@require_http_methods(["GET"])
+def pro_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/pro_home.html", {"title": "Espace professionnel"})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+    extra_context = {"title": "Changer mon mot de passe"}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(actor=self.request.actor)
+        messages.success(self.request, "Votre mot de passe a été modifié.")
+        return response
+
+
+password_change = patient_required(PasswordChangeView.as_view())
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PortalPasswordResetForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "emails/accounts/password_reset.txt"
+    subject_template_name = "emails/accounts/password_reset.subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+    extra_context = {"title": "Mot de passe oublié"}
+
+    def form_valid(self, form):
+        record(Action.PASSWORD_RESET_REQUESTED, actor=self.request.actor)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    extra_context = {"title": "Choisir un nouveau mot de passe"}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        from espace_sante.access.actor import Actor
+
+        services.password_changed(actor=Actor.for_user(form.user, verified=False))
+        return response
+
+
+password_reset = login_not_required(PasswordResetView.as_view())
+password_reset_done = login_not_required(
+    auth_views.PasswordResetDoneView.as_view(
+        template_name="accounts/password_reset_done.html", extra_context={"title": "Demande envoyée"}
+    )
+)
+password_reset_confirm = login_not_required(PasswordResetConfirmView.as_view())
+password_reset_complete = login_not_required(
+    auth_views.PasswordResetCompleteView.as_view(
+        template_name="accounts/password_reset_complete.html", extra_context={"title": "Mot de passe modifié"}
+    )
+)

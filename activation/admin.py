@@ -1,0 +1,1 @@
+# Nothing medical is ever registered in the agents' admin (see issue 9).

@@ -1,0 +1,44 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+
+from espace_sante.access.actor import Actor
+from espace_sante.audit.actions import Action
+from espace_sante.audit.log import record
+
+SESSION_ACTING_FOR = "acting_for"
+SESSION_LOGIN_AT = "login_at"
+
+
+class ActorMiddleware:
+    """Set request.actor; end sessions past their absolute lifetime or without a verified second factor.
+
+    Portal logins only happen after the second factor, so an authenticated but unverified session can
+    only be stale or forged: it is ended rather than trusted.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if not user.is_authenticated:
+            request.actor = Actor.anonymous()
+            return self.get_response(request)
+
+        verified = user.is_verified()
+        login_at = request.session.get(SESSION_LOGIN_AT)
+        expired = login_at is None or time.time() - login_at > settings.SESSION_ABSOLUTE_SECONDS
+        if not verified or expired:
+            actor = Actor.for_user(user, verified=False)
+            record(Action.SESSION_EXPIRED, actor=actor, reason="absolute" if verified else "unverified")
+            logout(request)
+            messages.info(request, "Votre session a expiré. Merci de vous reconnecter.")
+            request.actor = Actor.anonymous()
+            return redirect(settings.LOGIN_URL)
+
+        request.actor = Actor.for_user(user, verified=True, acting_for_id=request.session.get(SESSION_ACTING_FOR))
+        return self.get_response(request)

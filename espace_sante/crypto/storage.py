@@ -1,0 +1,41 @@
+"""A file storage that encrypts every file with its own AES-256-GCM data key (see aead.py)."""
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.utils.functional import cached_property
+
+from espace_sante.crypto.aead import open_file, seal_file
+
+
+class EncryptedFileSystemStorage(FileSystemStorage):
+    """Stores files under MEDIA_ROOT/chiffre/; the name is the associated data of each envelope."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+
+    @cached_property
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.MEDIA_ROOT / "chiffre")
+
+    def _save(self, name: str, content) -> str:
+        plaintext = content.read()
+        saved = super()._save(name, ContentFile(seal_file(plaintext, name=name)))
+        if saved != name:  # a concurrent writer took the name: reseal under the name actually used
+            with open(self.path(saved), "wb") as handle:
+                handle.write(seal_file(plaintext, name=saved))
+        return saved
+
+    def _open(self, name: str, mode: str = "rb"):
+        if "w" in mode or "a" in mode:
+            raise ValueError("encrypted files are written through save() only")
+        with open(self.path(name), "rb") as handle:
+            blob = handle.read()
+        return ContentFile(open_file(blob, name=name), name=name)
+
+    def url(self, name):
+        raise NotImplementedError("encrypted files are served through the access policy, never by URL")
+
+
+def encrypted_storage() -> EncryptedFileSystemStorage:
+    return EncryptedFileSystemStorage()

@@ -1,0 +1,37 @@
+"""The embedded default for the demo: SQLite, tasks in-process, mail written to var/mails/, fixed keys."""
+
+from espace_sante.settings._fixed_keys import set_default_keys
+
+set_default_keys()
+
+from espace_sante.settings.base import *  # noqa: E402,F403
+from espace_sante.settings.base import BASE_DIR  # noqa: E402
+from espace_sante.settings.env import env_str  # noqa: E402
+
+DEBUG = True
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+VAR_DIR = BASE_DIR / "var"
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "demo.sqlite3"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mails"
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+# Plain HTTP on localhost: no HTTPS-only cookies or redirects.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SESSION_COOKIE_NAME = "sessionid"
+CSRF_COOKIE_NAME = "csrftoken"

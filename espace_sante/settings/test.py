@@ -1,0 +1,38 @@
+"""Tests: real PostgreSQL and Redis on 127.0.0.1 (override with DATABASE_URL / REDIS_URL), fixed keys."""
+
+from espace_sante.settings._fixed_keys import set_default_keys
+
+set_default_keys()
+
+from espace_sante.settings.base import *  # noqa: E402,F403
+from espace_sante.settings.base import BASE_DIR, REDIS_URL  # noqa: E402
+from espace_sante.settings.env import env_str  # noqa: E402
+
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+SITE_URL = "http://testserver"
+
+# Each test run uses its own Redis database number and key prefix (see tests/conftest.py for flushing).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mes-test"),
+    }
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SESSION_COOKIE_NAME = "sessionid"
+CSRF_COOKIE_NAME = "csrftoken"
