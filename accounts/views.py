@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
@@ -18,6 +19,8 @@ from espace_sante.audit.log import record
 
 LOGIN_ERROR = "Identifiant ou mot de passe incorrect."
 OTP_ERROR = "Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau."
+
+LOGIN_NEXT = "login_next"
 
 PORTALS = {
     Portal.PATIENT: {
@@ -57,6 +60,8 @@ def _login(request: HttpRequest, portal: Portal) -> HttpResponse:
             portal=portal,
         )
         if check.user is not None:
+            if _safe_next(request):
+                request.session[LOGIN_NEXT] = request.GET["next"]
             return redirect(conf["otp"])
         form.add_error(None, _throttle_message(check.retry_after) if check.retry_after else LOGIN_ERROR)
     return render(request, conf["template"], {"form": form, "title": conf["title"]})
@@ -84,7 +89,7 @@ def _login_otp(request: HttpRequest, portal: Portal) -> HttpResponse:
             messages.info(request, "Un nouveau code vous a été envoyé.")
     if form.is_bound and form.is_valid():
         if services.login_second_factor(request=request, user=user, device=device, token=form.cleaned_data["token"]):
-            return redirect(request.GET.get("next") if _safe_next(request) else conf["landing"])
+            return redirect(request.session.pop(LOGIN_NEXT, None) or conf["landing"])
         form.add_error("token", OTP_ERROR)
     context = {
         "form": form,
@@ -97,8 +102,6 @@ def _login_otp(request: HttpRequest, portal: Portal) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest) -> bool:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     target = request.GET.get("next")
     return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
 

@@ -38,7 +38,8 @@ class ActorMiddleware:
             logout(request)
             messages.info(request, "Votre session a expiré. Merci de vous reconnecter.")
             request.actor = Actor.anonymous()
-            return redirect(settings.LOGIN_URL)
+            # Back to the same address: login_required then sends to the right portal's login page.
+            return redirect(request.get_full_path())
 
         request.actor = Actor.for_user(user, verified=True, acting_for_id=request.session.get(SESSION_ACTING_FOR))
         return self.get_response(request)

@@ -52,9 +52,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",  # opt out with @login_not_required
     "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "espace_sante.access.middleware.ActorMiddleware",  # request.actor; session lifetime; OTP required
     "espace_sante.audit.middleware.AuditContextMiddleware",  # request id, IP, user agent
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "espace_sante.lib.middleware.NoStoreMiddleware",
 ]

@@ -5,7 +5,7 @@ from espace_sante.settings._fixed_keys import set_default_keys
 set_default_keys()
 
 from espace_sante.settings.base import *  # noqa: E402,F403
-from espace_sante.settings.base import BASE_DIR  # noqa: E402
+from espace_sante.settings.base import BASE_DIR, MIDDLEWARE  # noqa: E402
 from espace_sante.settings.env import env_str  # noqa: E402
 
 DEBUG = True
@@ -35,3 +35,6 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SESSION_COOKIE_NAME = "sessionid"
 CSRF_COOKIE_NAME = "csrftoken"
+
+# Static files come from the staticfiles app here (runserver, live_server); WhiteNoise serves them in production.
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]

@@ -4,8 +4,10 @@ from espace_sante.settings._fixed_keys import set_default_keys
 
 set_default_keys()
 
+import os  # noqa: E402
+
 from espace_sante.settings.base import *  # noqa: E402,F403
-from espace_sante.settings.base import BASE_DIR, REDIS_URL  # noqa: E402
+from espace_sante.settings.base import BASE_DIR, MIDDLEWARE, REDIS_URL  # noqa: E402
 from espace_sante.settings.env import env_str  # noqa: E402
 
 DEBUG = False
@@ -17,7 +19,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mes-test"),
+        # One prefix per pytest-xdist worker, so tests clean only their own keys.
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mes-test") + os.environ.get("PYTEST_XDIST_WORKER", ""),
     }
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -36,3 +39,6 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SESSION_COOKIE_NAME = "sessionid"
 CSRF_COOKIE_NAME = "csrftoken"
+
+# Static files come from the staticfiles app here (runserver, live_server); WhiteNoise serves them in production.
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]

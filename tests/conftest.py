@@ -1,0 +1,107 @@
+"""Shared fixtures: the demo personas, logging in as one of them, and a clean cache per test."""
+
+import os
+import time
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import TOTP
+
+from accounts.demo import DEMO_PASSWORD, seed
+
+PERSONA_USERS = {
+    "camille": "camille.lefevre",
+    "julien": "julien.moreau",
+    "sophie": "sophie.petit",
+    "dr_martin": "dr.martin",
+    "pharmacien_leroy": "pharmacien.leroy",
+    "kine_bernard": "kine.bernard",
+    "agent_cpam": "agent.cpam",
+    "agent_france_services": "agent.franceservices",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Throttling counters and sessions live in Redis: each test starts from none of its own keys."""
+    yield
+    client = cache._cache.get_client(write=True) if hasattr(cache, "_cache") else None
+    if client is None:
+        return
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def personas(db):
+    return seed()
+
+
+def totp_now(user, *, offset_steps: int = 0) -> str:
+    """The code the user's authenticator app shows now (or `offset_steps` later)."""
+    device = user.totpdevice_set.get(confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + offset_steps * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login_patient(client: Client, username: str, mailoutbox) -> None:
+    """Password, then the e-mailed code — exactly what a person does."""
+    response = client.post(reverse("accounts:login"), {"identifiant": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:500]
+    client.get(reverse("accounts:login_otp"))
+    code = mailoutbox[-1].body.split("connexion à Mon espace santé : ")[1][:6]
+    response = client.post(reverse("accounts:login_otp"), {"token": code})
+    assert response.status_code == 302
+
+
+def login_with_totp(client: Client, user, *, portal: str) -> None:
+    login_url, otp_url = {
+        "patient": ("accounts:login", "accounts:login_otp"),
+        "pro": ("accounts:pro_login", "accounts:pro_login_otp"),
+    }[portal]
+    response = client.post(reverse(login_url), {"identifiant": user.username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    response = client.post(reverse(otp_url), {"token": totp_now(user)})
+    assert response.status_code == 302, response.content.decode()[:800]
+
+
+def login_agent(client: Client, user) -> None:
+    response = client.post(
+        reverse("admin:login"),
+        {"username": user.username, "password": DEMO_PASSWORD, "otp_token": totp_now(user), "next": "/admin/"},
+    )
+    assert response.status_code == 302, response.content.decode()[:800]
+
+
+@pytest.fixture
+def login_as(personas, mailoutbox):
+    """login_as(client, "camille") logs a persona in through the real two-step flow."""
+    from accounts.models import User
+
+    def _login(client: Client, persona: str) -> None:
+        if persona == "anonymous":
+            return
+        user = User.objects.get(username=PERSONA_USERS[persona])
+        if user.kind == "agent":
+            login_agent(client, user)
+        elif user.kind == "professional":
+            login_with_totp(client, user, portal="pro")
+        elif user.totpdevice_set.filter(confirmed=True).exists():
+            login_with_totp(client, user, portal="patient")
+        else:
+            login_patient(client, user.username, mailoutbox)
+
+    return _login
+
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
