@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from dsfr.forms import DsfrBaseForm
 
 from accounts.enums import UserKind
@@ -60,3 +60,11 @@ class PortalPasswordResetForm(PasswordResetForm, DsfrBaseForm):
 
 class SwitchProfileForm(forms.Form):
     profile = forms.UUIDField()
+
+
+class DsfrSetPasswordForm(SetPasswordForm, DsfrBaseForm):
+    pass
+
+
+class DsfrPasswordChangeForm(PasswordChangeForm, DsfrBaseForm):
+    pass

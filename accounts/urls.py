@@ -1,5 +1,4 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
 from accounts import views
 
@@ -16,11 +15,7 @@ urlpatterns = [
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("parametres/", views.account_settings, name="settings"),
     path("parametres/mot-de-passe/", views.password_change, name="password_change"),
-    path(
-        "parametres/mot-de-passe/modifie/",
-        RedirectView.as_view(pattern_name="accounts:settings"),
-        name="password_change_done",
-    ),
+    path("parametres/mot-de-passe/modifie/", views.password_change_done, name="password_change_done"),
     path("profil-actif/", views.switch_profile, name="switch_profile"),
     path("pro/connexion/", views.pro_login, name="pro_login"),
     path("pro/connexion/verification/", views.pro_login_otp, name="pro_login_otp"),

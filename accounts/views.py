@@ -7,9 +7,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.generic import RedirectView
 
 from accounts import services
-from accounts.forms import LoginForm, OTPForm, PortalPasswordResetForm, SwitchProfileForm
+from accounts.forms import (
+    DsfrPasswordChangeForm,
+    DsfrSetPasswordForm,
+    LoginForm,
+    OTPForm,
+    PortalPasswordResetForm,
+    SwitchProfileForm,
+)
 from accounts.models import EmailOTPDevice, TOTPDevice
 from accounts.services import Portal
 from espace_sante.access import policy
@@ -188,6 +196,7 @@ def pro_home(request: HttpRequest) -> HttpResponse:
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
+    form_class = DsfrPasswordChangeForm
     success_url = reverse_lazy("accounts:password_change_done")
     extra_context = {"title": "Changer mon mot de passe"}
 
@@ -199,6 +208,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 password_change = patient_required(PasswordChangeView.as_view())
+password_change_done = patient_required(RedirectView.as_view(pattern_name="accounts:settings"))
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -216,6 +226,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
+    form_class = DsfrSetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
     extra_context = {"title": "Choisir un nouveau mot de passe"}
 

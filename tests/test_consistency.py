@@ -1,0 +1,77 @@
+"""Project rules that ruff cannot express: migrations, templates, chokepoints, schedules, naming."""
+
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.template.loader import get_template
+
+from espace_sante.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("accounts", "dossier", "profil", "messagerie", "agenda", "catalogue", "activation")
+SOURCE_FILES = [path for app in (*APPS, "espace_sante") for path in (ROOT / app).rglob("*.py")]
+TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+MEDICAL = re.compile(r"\b(Document|Message|Conversation|HealthProfile|Measure|Appointment)\.objects\b")
+
+
+@pytest.mark.django_db
+def test_no_missing_migrations():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_medical_models_are_read_through_the_access_policy():
+    allowed = {"espace_sante/access/policy.py"} | {f"{app}/{m}.py" for app in APPS for m in ("models", "services")}
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in SOURCE_FILES
+        if str(path.relative_to(ROOT)) not in allowed
+        and "migrations" not in path.parts
+        and MEDICAL.search(path.read_text())
+    ]
+    assert offenders == [], "read medical data through espace_sante.access.policy"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT / "templates")))
+def test_templates_compile_and_never_disable_escaping(path):
+    name = str(path.relative_to(ROOT / "templates"))
+    get_template(name)
+    text = path.read_text()
+    assert "|safe" not in text and "autoescape off" not in text, "patient text must always be escaped"
+    assert not re.search(r"\sstyle=", text), "no inline style: use a class in static/css/portal.css"
+
+
+def test_every_domain_app_has_a_french_verbose_name():
+    for label in APPS:
+        config = apps.get_app_config(label)
+        assert config.verbose_name and config.verbose_name != label.title()
+
+
+def test_model_verbose_names_are_lowercase_french():
+    for model in apps.get_models():
+        if model._meta.app_label not in (*APPS, "audit", "crypto"):
+            continue
+        assert model._meta.verbose_name == model._meta.verbose_name.lower(), model
+        for field in model._meta.fields:
+            if field.name in ("id",) or field.auto_created:
+                continue
+            name = str(field.verbose_name)
+            assert name[:1] == name[:1].lower(), f"{model.__name__}.{field.name}: {name}"
+
+
+def test_every_beat_entry_names_a_registered_task():
+    celery_app.loader.import_default_modules()
+    for entry in celery_app.conf.beat_schedule.values():
+        assert entry["task"] in celery_app.tasks
+
+
+def test_celery_speaks_json_and_acknowledges_late():
+    assert celery_app.conf.task_serializer == "json"
+    assert celery_app.conf.accept_content == ["json"]
+    assert celery_app.conf.task_acks_late is True
+    assert celery_app.conf.task_time_limit
