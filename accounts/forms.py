@@ -68,3 +68,26 @@ class DsfrSetPasswordForm(SetPasswordForm, DsfrBaseForm):
 
 class DsfrPasswordChangeForm(PasswordChangeForm, DsfrBaseForm):
     pass
+
+
+class TOTPEnrolmentForm(DsfrBaseForm):
+    """Re-enter the password, then the first code the application shows."""
+
+    password = forms.CharField(
+        label="Mot de passe actuel",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    token = OTPForm.base_fields["token"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("Mot de passe incorrect.")
+        return password
+
+    clean_token = OTPForm.clean_token

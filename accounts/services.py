@@ -197,3 +197,21 @@ def representation_add(*, representative: Patient, represented: Patient, kind: s
     link = LegalRepresentation(representative=representative, represented=represented, kind=kind)
     link.full_clean()
     link.save()
+
+
+def totp_enrolment_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed authenticator device with a fresh key; replaces any earlier unconfirmed one."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="application", confirmed=False)
+
+
+@transaction.atomic
+def totp_enrolment_confirm(*, actor: Actor, device: TOTPDevice, token: str) -> bool:
+    """Confirm the device when `token` matches; it then replaces the e-mailed code at every login."""
+    if not device.verify_token(token):
+        return False
+    TOTPDevice.objects.filter(user=actor.user, confirmed=True).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record(Action.SECOND_FACTOR_CHANGED, actor=actor, patient=actor.patient, device="totp")
+    return True

@@ -16,6 +16,7 @@ urlpatterns = [
     path("parametres/", views.account_settings, name="settings"),
     path("parametres/mot-de-passe/", views.password_change, name="password_change"),
     path("parametres/mot-de-passe/modifie/", views.password_change_done, name="password_change_done"),
+    path("parametres/application-authentification/", views.totp_setup, name="totp_setup"),
     path("profil-actif/", views.switch_profile, name="switch_profile"),
     path("pro/connexion/", views.pro_login, name="pro_login"),
     path("pro/connexion/verification/", views.pro_login_otp, name="pro_login_otp"),

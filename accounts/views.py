@@ -1,3 +1,4 @@
+import segno
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -17,6 +18,7 @@ from accounts.forms import (
     OTPForm,
     PortalPasswordResetForm,
     SwitchProfileForm,
+    TOTPEnrolmentForm,
 )
 from accounts.models import EmailOTPDevice, TOTPDevice
 from accounts.services import Portal
@@ -173,6 +175,30 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         "has_app": TOTPDevice.objects.filter(user=actor.user, confirmed=True).exists(),
     }
     return render(request, "accounts/settings.html", context)
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def totp_setup(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator application instead of the e-mailed code (password re-entered first)."""
+    actor = request.actor
+    device = TOTPDevice.objects.filter(user=actor.user, confirmed=False).first()
+    if device is None or request.method == "GET":
+        device = services.totp_enrolment_start(user=actor.user)
+    form = TOTPEnrolmentForm(request.POST or None, user=actor.user)
+    if form.is_valid():
+        if services.totp_enrolment_confirm(actor=actor, device=device, token=form.cleaned_data["token"]):
+            messages.success(request, "Votre application d’authentification est enregistrée.")
+            return redirect("accounts:settings")
+        form.add_error("token", OTP_ERROR)
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        "title": "Utiliser une application d’authentification",
+        "form": form,
+        "qr_data_uri": qr.svg_data_uri(scale=5),
+        "secret": " ".join(device.base32_key[i : i + 4] for i in range(0, len(device.base32_key), 4)),
+    }
+    return render(request, "accounts/totp_setup.html", context)
 
 
 @patient_required

@@ -13,6 +13,7 @@ class Action(models.TextChoices):
     SESSION_EXPIRED = "accounts.session.expired", "a été déconnecté(e) après expiration de la session"
     PASSWORD_RESET_REQUESTED = "accounts.password.reset_requested", "a demandé un nouveau mot de passe"
     PASSWORD_CHANGED = "accounts.password.changed", "a changé de mot de passe"
+    SECOND_FACTOR_CHANGED = "accounts.second_factor.changed", "a changé de moyen de vérification en deux étapes"
     PROFILE_SWITCHED = "accounts.profile.switched", "a changé de profil actif"
     ACCESS_DENIED = "access.denied", "s’est vu refuser un accès"
 

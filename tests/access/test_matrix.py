@@ -50,6 +50,7 @@ MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("accounts:settings", ()): PATIENT_PAGE,
     ("accounts:password_change", ()): PATIENT_PAGE,
     ("accounts:password_change_done", ()): row(anonymous=302, patient=302, pro=403, agent=403),
+    ("accounts:totp_setup", ()): PATIENT_PAGE,
     ("accounts:switch_profile", ()): row(anonymous=302, patient=405, pro=403, agent=403),
     ("accounts:pro_home", ()): row(anonymous=302, patient=403, pro=200, agent=403),
     ("dossier:index", ()): PATIENT_PAGE,

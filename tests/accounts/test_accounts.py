@@ -138,3 +138,30 @@ def test_agent_admin_shows_no_medical_section(client, personas):
     page = client.get(reverse("admin:index")).content.decode()
     for section in ("Dossier médical", "Profil médical", "Messagerie", "Agenda"):
         assert section not in page
+
+
+def test_patient_enrols_an_authenticator_app_which_then_replaces_the_email_code(client, personas, mailoutbox):
+    from django_otp.oath import TOTP
+
+    from accounts.models import TOTPDevice
+    from tests.conftest import login_with_totp
+
+    login_patient(client, "camille.lefevre", mailoutbox)
+    page = client.get(reverse("accounts:totp_setup"))
+    assert "data:image/svg+xml" in page.content.decode()
+    device = TOTPDevice.objects.get(user=personas.camille.user, confirmed=False)
+    code = f"{TOTP(device.bin_key).token():06d}"
+
+    wrong_password = client.post(reverse("accounts:totp_setup"), {"password": "Mauvais-1!", "token": code})
+    assert "Mot de passe incorrect." in wrong_password.content.decode()
+    response = client.post(reverse("accounts:totp_setup"), {"password": DEMO_PASSWORD, "token": code})
+    assert response.url == reverse("accounts:settings")
+    assert AuditEvent.objects.filter(action=Action.SECOND_FACTOR_CHANGED).count() == 1
+
+    client.post(reverse("accounts:logout"))
+    sent_before = len(mailoutbox)
+    device.refresh_from_db()
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # a later step, as if 30 s had passed
+    login_with_totp(client, personas.camille.user, portal="patient")
+    assert len(mailoutbox) == sent_before  # no e-mail code any more
+    assert client.get(reverse("accounts:dashboard")).status_code == 200
