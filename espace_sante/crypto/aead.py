@@ -36,6 +36,14 @@ def _read_key_id(blob: bytes, offset: int) -> tuple[str, int]:
     return key_id, offset + 1 + size
 
 
+def _nonce(blob: bytes, offset: int) -> bytes:
+    # AESGCM accepts 8 to 128-byte nonces and raises ValueError below that: a short one is a truncation.
+    nonce = blob[offset : offset + NONCE_SIZE]
+    if len(nonce) != NONCE_SIZE:
+        raise DecryptionError("truncated envelope")
+    return nonce
+
+
 def _key(ring: KeyRing, key_id: str) -> bytes:
     try:
         return ring.keys[key_id]
@@ -60,7 +68,7 @@ def open_sealed(blob: bytes, *, context: str) -> bytes:
     if not blob.startswith(FIELD_VERSION):
         raise DecryptionError("unknown envelope version")
     key_id, offset = _read_key_id(blob, 1)
-    nonce, sealed = blob[offset : offset + NONCE_SIZE], blob[offset + NONCE_SIZE :]
+    nonce, sealed = _nonce(blob, offset), blob[offset + NONCE_SIZE :]
     try:
         return AESGCM(_key(keyring(), key_id)).decrypt(nonce, sealed, context.encode())
     except InvalidTag:
@@ -81,7 +89,7 @@ def _split_file(blob: bytes) -> tuple[str, bytes, bytes, int]:
     if not blob.startswith(FILE_MAGIC):
         raise DecryptionError("not an encrypted file")
     key_id, offset = _read_key_id(blob, len(FILE_MAGIC))
-    wrap_nonce = blob[offset : offset + NONCE_SIZE]
+    wrap_nonce = _nonce(blob, offset)
     wrapped = blob[offset + NONCE_SIZE : offset + NONCE_SIZE + WRAPPED_KEY_SIZE]
     return key_id, wrap_nonce, wrapped, offset + NONCE_SIZE + WRAPPED_KEY_SIZE
 
@@ -96,7 +104,7 @@ def _unwrap(key_id: str, wrap_nonce: bytes, wrapped: bytes, name: str) -> bytes:
 def open_file(blob: bytes, *, name: str) -> bytes:
     key_id, wrap_nonce, wrapped, offset = _split_file(blob)
     data_key = _unwrap(key_id, wrap_nonce, wrapped, name)
-    body_nonce, body = blob[offset : offset + NONCE_SIZE], blob[offset + NONCE_SIZE :]
+    body_nonce, body = _nonce(blob, offset), blob[offset + NONCE_SIZE :]
     try:
         return AESGCM(data_key).decrypt(body_nonce, body, name.encode())
     except InvalidTag:

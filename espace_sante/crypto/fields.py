@@ -1,5 +1,6 @@
 """Model fields whose content is encrypted at rest with the key ring."""
 
+from django import forms
 from django.db import models
 
 from espace_sante.crypto.aead import open_sealed, seal
@@ -11,9 +12,18 @@ class EncryptedTextField(models.BinaryField):
     Never filter, order or index on it. Rows are re-encrypted by `manage.py rotate_keys`.
     """
 
+    # Validation and defaults are those of text: BinaryField's b"" would be sealed as the text "b''".
+    empty_values = [None, ""]
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("editable", True)
         super().__init__(*args, **kwargs)
+
+    def _check_str_default_value(self) -> list:
+        return []  # a text default is right here
+
+    def get_default(self):
+        return models.Field.get_default(self)
 
     @property
     def context(self) -> str:
@@ -22,6 +32,8 @@ class EncryptedTextField(models.BinaryField):
     def get_prep_value(self, value):
         if value is None:
             return None
+        if isinstance(value, bytes | bytearray | memoryview):
+            raise TypeError(f"{self.context} holds text, not bytes")
         return seal(str(value).encode(), context=self.context)
 
     def from_db_value(self, value, expression, connection):
@@ -36,4 +48,5 @@ class EncryptedTextField(models.BinaryField):
         return self.value_from_object(obj) or ""
 
     def formfield(self, **kwargs):
-        return models.TextField().formfield(**kwargs)
+        # Field.formfield keeps this field's label, help text, default and blank; a fresh TextField() would not.
+        return super().formfield(**{"form_class": forms.CharField, "widget": forms.Textarea, **kwargs})

@@ -27,6 +27,8 @@ class KeyRing:
 
 def parse_keys(raw: str) -> KeyRing:
     """Parse the setting; raise ImproperlyConfigured with a clear reason when it is malformed."""
+    if not isinstance(raw, str):
+        raise ImproperlyConfigured("DATA_ENCRYPTION_KEYS must be set to 'id:base64key,...'")
     keys: dict[str, bytes] = {}
     order: list[str] = []
     for item in raw.split(","):
@@ -34,7 +36,7 @@ def parse_keys(raw: str) -> KeyRing:
         if not item:
             continue
         key_id, sep, encoded = item.partition(":")
-        if not sep or not key_id or len(key_id) > 16 or not key_id.isalnum():
+        if not sep or not key_id or len(key_id) > 16 or not (key_id.isascii() and key_id.isalnum()):
             raise ImproperlyConfigured(
                 "DATA_ENCRYPTION_KEYS entries must read 'id:base64key' (id: 1-16 letters/digits)"
             )
@@ -60,6 +62,8 @@ def keyring() -> KeyRing:
 
 @functools.cache
 def code_hash_key() -> bytes:
+    if not isinstance(settings.CODE_HASH_KEY, str):
+        raise ImproperlyConfigured("CODE_HASH_KEY must be set (base64 of at least 32 bytes)")
     try:
         key = base64.b64decode(settings.CODE_HASH_KEY, validate=True)
     except binascii.Error:

@@ -16,4 +16,4 @@ class KeyCanary(models.Model):
         verbose_name_plural = "témoins de chiffrement"
 
     def __str__(self) -> str:
-        return f"témoin du {self.created_at:%Y-%m-%d}"
+        return f"témoin du {self.created_at:%Y-%m-%d}" if self.created_at else "témoin"

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db import models, transaction
 from django.db.models.functions import Cast
 
-from espace_sante.crypto.aead import envelope_key_id, rewrap_file_header
+from espace_sante.crypto.aead import DecryptionError, envelope_key_id, open_sealed, rewrap_file_header
 from espace_sante.crypto.fields import EncryptedTextField
 from espace_sante.crypto.keys import keyring
 from espace_sante.crypto.storage import encrypted_storage
@@ -27,25 +27,45 @@ class RotationReport:
 def encrypted_fields() -> Iterator[tuple[type[models.Model], EncryptedTextField]]:
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
-            if isinstance(field, EncryptedTextField):
+            # field.model: each column once (not again through a proxy or a multi-table child).
+            if isinstance(field, EncryptedTextField) and field.model is model:
                 yield model, field
+
+
+def _raw(model: type[models.Model], field: EncryptedTextField) -> models.QuerySet:
+    """The envelopes as stored: the cast keeps the field's from_db_value (decryption) out of the way."""
+    # _base_manager: a default manager that hides rows would leave them sealed with the old key.
+    return model._base_manager.annotate(_raw=Cast(field.name, output_field=models.BinaryField())).exclude(
+        **{f"{field.name}__isnull": True}
+    )
+
+
+def _sealed_with(blob) -> str | None:
+    try:
+        return envelope_key_id(bytes(blob))
+    except DecryptionError:
+        return None  # not even an envelope: counted as a failure when opened
 
 
 def rotate_fields(report: RotationReport) -> None:
     current = keyring().current_id
     for model, field in encrypted_fields():
-        raw = model._default_manager.annotate(_raw=Cast(field.name, output_field=models.BinaryField()))
         stale = [
-            pk
-            for pk, blob in raw.exclude(**{f"{field.name}__isnull": True}).values_list("pk", "_raw").iterator()
-            if envelope_key_id(bytes(blob)) != current
+            pk for pk, blob in _raw(model, field).values_list("pk", "_raw").iterator() if _sealed_with(blob) != current
         ]
         for start in range(0, len(stale), BATCH):
             with transaction.atomic():
-                chunk = stale[start : start + BATCH]
-                for obj in model._default_manager.filter(pk__in=chunk).only("pk", field.name):
-                    # Reading decrypts with the old key; the update seals with the current one.
-                    model._default_manager.filter(pk=obj.pk).update(**{field.name: getattr(obj, field.name)})
+                # Locked and read again: a value written since the scan is not overwritten with a stale one.
+                rows = _raw(model, field).filter(pk__in=stale[start : start + BATCH]).select_for_update()
+                for pk, blob in rows.values_list("pk", "_raw"):
+                    if _sealed_with(blob) == current:
+                        continue
+                    try:
+                        plaintext = open_sealed(bytes(blob), context=field.context).decode()
+                    except DecryptionError:
+                        report.failures += 1
+                        continue
+                    model._base_manager.filter(pk=pk).update(**{field.name: plaintext})  # sealed with the current key
                     report.rows += 1
 
 
@@ -57,7 +77,11 @@ def rotate_files(report: RotationReport) -> None:
         if not path.is_file() or path.name.endswith(".rotating"):
             continue
         name = path.relative_to(root).as_posix()
-        rewrapped = rewrap_file_header(path.read_bytes(), name=name)
+        try:
+            rewrapped = rewrap_file_header(path.read_bytes(), name=name)
+        except DecryptionError:
+            report.failures += 1
+            continue
         if rewrapped is None:
             continue
         temporary = path.with_name(path.name + ".rotating")

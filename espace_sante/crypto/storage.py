@@ -1,5 +1,7 @@
 """A file storage that encrypts every file with its own AES-256-GCM data key (see aead.py)."""
 
+import os
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
@@ -8,18 +10,20 @@ from django.utils.functional import cached_property
 from espace_sante.crypto.aead import open_file, seal_file
 
 
+def _read_all(content) -> bytes:
+    """The whole content, even if a validator already read part of it (chunks() starts from the top)."""
+    return b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in content.chunks())
+
+
 class EncryptedFileSystemStorage(FileSystemStorage):
     """Stores files under MEDIA_ROOT/chiffre/; the name is the associated data of each envelope."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-
     @cached_property
     def base_location(self):
-        return self._value_or_setting(self._location, settings.MEDIA_ROOT / "chiffre")
+        return self._value_or_setting(self._location, os.path.join(settings.MEDIA_ROOT, "chiffre"))
 
     def _save(self, name: str, content) -> str:
-        plaintext = content.read()
+        plaintext = _read_all(content)
         saved = super()._save(name, ContentFile(seal_file(plaintext, name=name)))
         if saved != name:  # a concurrent writer took the name: reseal under the name actually used
             with open(self.path(saved), "wb") as handle:
@@ -27,7 +31,7 @@ class EncryptedFileSystemStorage(FileSystemStorage):
         return saved
 
     def _open(self, name: str, mode: str = "rb"):
-        if "w" in mode or "a" in mode:
+        if any(flag in mode for flag in "wax+"):
             raise ValueError("encrypted files are written through save() only")
         with open(self.path(name), "rb") as handle:
             blob = handle.read()
