@@ -37,9 +37,9 @@ demo: $(VENV)/.installed  ## Portal with demo personas on http://127.0.0.1:8000 
 
 services:  ## Check that PostgreSQL and Redis answer on 127.0.0.1 (needed by the tests)
 	@$(BIN)/python -c "import psycopg, os; psycopg.connect(os.environ.get('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/postgres'), connect_timeout=5).close()" \
-		|| { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (see README: docker compose up -d db redis)"; exit 1; }
+		|| { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (see README: docker compose -f deploy/services.compose.yml up -d)"; exit 1; }
 	@$(BIN)/python -c "import redis, os; redis.Redis.from_url(os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')).ping()" \
-		|| { echo "Redis is not reachable on 127.0.0.1:6379 (see README: docker compose up -d db redis)"; exit 1; }
+		|| { echo "Redis is not reachable on 127.0.0.1:6379 (see README: docker compose -f deploy/services.compose.yml up -d)"; exit 1; }
 
 quality: $(VENV)/.installed  ## Lint, format, missing migrations, deployment checks under production settings
 	$(BIN)/ruff check .

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import services
-from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind
+from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind, VitaleCardType
 from accounts.models import Agent, Patient, Professional, User
+from activation.enums import SpaceStatus
 
 DEMO_PASSWORD = "Demo-Sante-2026!"  # noqa: S105 (public demo password)
 
@@ -53,6 +55,8 @@ def _patient(
     username: str | None = None,
     city: str = "Toulouse",
     postal_code: str = "31000",
+    serial: str = "",
+    card_holder: Patient | None = None,
 ) -> Patient:
     patient = Patient.objects.filter(nir=nir).first()
     if patient is not None:
@@ -81,6 +85,9 @@ def _patient(
         address_line="12 rue des Lilas",
         postal_code=postal_code,
         city=city,
+        card_holder=card_holder,
+        vitale_serial=serial,
+        vitale_card_type=VitaleCardType.WITH_PHOTO if serial else "",
     )
     patient.full_clean()
     patient.save()
@@ -141,6 +148,23 @@ def _agent(
     return agent
 
 
+def _space(patient: Patient, status: SpaceStatus) -> None:
+    from activation.models import HealthSpace
+    from dossier.models import MedicalRecord
+
+    now = timezone.now()
+    HealthSpace.objects.get_or_create(
+        patient=patient,
+        defaults={
+            "status": status,
+            "informed_at": now - datetime.timedelta(days=10),
+            "activated_at": now if status == SpaceStatus.ACTIVE else None,
+        },
+    )
+    if status == SpaceStatus.ACTIVE:
+        MedicalRecord.objects.get_or_create(patient=patient)
+
+
 def _agent_group(name: str) -> Group:
     group, _ = Group.objects.get_or_create(name=name)
     group.permissions.add(Permission.objects.get(codename="view_patient", content_type__app_label="accounts"))
@@ -189,6 +213,7 @@ def seed() -> Personas:
         birth_place="75056",
         email="camille.lefevre@example.org",
         username="camille.lefevre",
+        serial="80250000021234567890",
     )
     julien = _patient(
         nir="182063155504233",
@@ -199,6 +224,7 @@ def seed() -> Personas:
         birth_place="31555",
         email="julien.moreau@example.org",
         username="julien.moreau",
+        serial="80250000029876543210",
     )
     leo = _patient(
         nir="116063155510701",
@@ -207,6 +233,7 @@ def seed() -> Personas:
         birth_date=datetime.date(2016, 6, 21),
         sex=Sex.MALE,
         birth_place="31555",
+        card_holder=julien,
     )
     emma = _patient(
         nir="220063155510845",
@@ -215,6 +242,7 @@ def seed() -> Personas:
         birth_date=datetime.date(2020, 6, 9),
         sex=Sex.FEMALE,
         birth_place="31555",
+        card_holder=julien,
     )
     sophie = _patient(
         nir="278098002104481",
@@ -227,6 +255,7 @@ def seed() -> Personas:
         username="sophie.petit",
         city="Amiens",
         postal_code="80000",
+        serial="80250000025555666677",
     )
     bernard = _patient(
         nir="150098002103359",
@@ -237,6 +266,7 @@ def seed() -> Personas:
         birth_place="80021",
         city="Amiens",
         postal_code="80000",
+        serial="80250000024444333322",
     )
     for person in (camille, leo):
         if person.medecin_traitant_id is None:
@@ -249,6 +279,11 @@ def seed() -> Personas:
     ):
         if not represented.representatives.filter(representative=representative).exists():
             services.representation_add(representative=representative, represented=represented, kind=kind)
+
+    # Spaces: everyone active but Emma, whose space waits for her father to activate or oppose it.
+    for person in (camille, julien, leo, sophie, bernard):
+        _space(person, SpaceStatus.ACTIVE)
+    _space(emma, SpaceStatus.INFORMED)
 
     agent_cpam = _agent(
         username="agent.cpam",

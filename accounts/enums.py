@@ -47,3 +47,8 @@ class Organisation(models.TextChoices):
 class RepresentationKind(models.TextChoices):
     PARENT = "parent", "parent (autorité parentale)"
     TUTEUR = "tuteur", "tuteur ou tutrice"
+
+
+class VitaleCardType(models.TextChoices):
+    WITH_PHOTO = "avec_photo", "carte Vitale avec photo"
+    WITHOUT_PHOTO = "sans_photo", "carte Vitale sans photo"

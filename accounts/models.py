@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind
+from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind, VitaleCardType
 from accounts.validators import validate_nir, validate_rpps
 from espace_sante.crypto.fields import EncryptedTextField
 from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
@@ -81,13 +81,28 @@ class Patient(TimestampedModel):
         verbose_name="médecin traitant",
     )
     deceased_on = models.DateField("date de décès", null=True, blank=True)
+    vitale_card_type = models.CharField(
+        "modèle de carte Vitale", max_length=16, choices=VitaleCardType.choices, blank=True
+    )
+    vitale_serial = models.CharField("numéro de série de la carte Vitale", max_length=20, blank=True)
+    card_holder = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # a child stays attached until the registry says otherwise
+        related_name="attached_children",
+        verbose_name="ouvrant droit (titulaire de la carte)",
+    )
 
     objects = PatientQuerySet.as_manager()
 
     class Meta:
         verbose_name = "assuré"
         verbose_name_plural = "assurés"
-        constraints = [models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_known")]
+        constraints = [
+            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_known"),
+            models.CheckConstraint(condition=~Q(card_holder=F("pk")), name="patient_not_own_card_holder"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -111,6 +126,16 @@ class Patient(TimestampedModel):
     @property
     def is_minor(self) -> bool:
         return self.age < MAJORITY_AGE
+
+    @property
+    def department(self) -> str:
+        """The département of the postal address (2A/2B for Corsica, 3 digits overseas)."""
+        code = self.postal_code
+        if code.startswith("97"):
+            return code[:3]
+        if code.startswith("20"):
+            return "2A" if code < "20200" else "2B"
+        return code[:2]
 
     @property
     def masked_nir(self) -> str:

@@ -7,6 +7,9 @@ from accounts.enums import UserKind
 from accounts.models import Agent, LegalRepresentation, Patient, Professional, User
 from espace_sante.audit.actions import ActorRole
 
+# A represented profile appears once its space is open (automatically, or activated by the representative).
+USABLE_SPACE_STATUSES = ("open", "active")
+
 ROLE_BY_KIND = {
     UserKind.PATIENT: ActorRole.PATIENT,
     UserKind.PROFESSIONAL: ActorRole.PROFESSIONAL,
@@ -52,7 +55,7 @@ class Actor:
         """The logged-in person's own insured profile."""
         if self.role != ActorRole.PATIENT:
             return None
-        return Patient.objects.filter(user=self.user).first()
+        return Patient.objects.select_related("space").filter(user=self.user).first()
 
     @cached_property
     def professional(self) -> Professional | None:
@@ -74,8 +77,12 @@ class Actor:
             return []
         links = (
             LegalRepresentation.objects.active()
-            .filter(representative=self.patient, represented__deceased_on__isnull=True)
-            .select_related("represented")
+            .filter(
+                representative=self.patient,
+                represented__deceased_on__isnull=True,
+                represented__space__status__in=USABLE_SPACE_STATUSES,
+            )
+            .select_related("represented__space")
             .order_by("represented__birth_date", "represented__pk")
         )
         return [link.represented for link in links]

@@ -15,6 +15,12 @@ class Action(models.TextChoices):
     PASSWORD_CHANGED = "accounts.password.changed", "a changé de mot de passe"
     SECOND_FACTOR_CHANGED = "accounts.second_factor.changed", "a changé de moyen de vérification en deux étapes"
     PROFILE_SWITCHED = "accounts.profile.switched", "a changé de profil actif"
+    SPACE_STATUS_CHANGED = "activation.space.status_changed", "a changé l’état de Mon espace santé"
+    CODE_CHECK_FAILED = "activation.code.check_failed", "a saisi des informations d’activation erronées"
+    CODE_ISSUED = "activation.code.issued", "a fait envoyer un nouveau code provisoire"
+    CODE_VOIDED = "activation.code.voided", "a provoqué l’annulation d’un code provisoire"
+    OPPOSITION_RECORDED = "activation.opposition.recorded", "a enregistré une opposition"
+    RECEIPT_DOWNLOADED = "activation.receipt.downloaded", "a téléchargé un justificatif"
     ACCESS_DENIED = "access.denied", "s’est vu refuser un accès"
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "dsfr",
     "espace_sante.crypto",
     "espace_sante.audit",
+    "espace_sante.outbox",
     "accounts",
     "activation",
     "dossier",

@@ -33,6 +33,8 @@ def row(*, anonymous: int, patient: int, pro: int, agent: int) -> dict[str, int]
 PUBLIC = row(anonymous=200, patient=200, pro=200, agent=200)
 PATIENT_PAGE = row(anonymous=302, patient=200, pro=403, agent=403)
 
+UNKNOWN = (("public_id", "6f1c2b9e-0000-4000-8000-000000000000"),)
+
 # (url name, kwargs) → expected status per persona, for GET.
 MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("home", ()): row(anonymous=200, patient=302, pro=200, agent=200),
@@ -58,6 +60,19 @@ MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("messagerie:index", ()): PATIENT_PAGE,
     ("agenda:index", ()): PATIENT_PAGE,
     ("catalogue:index", ()): PATIENT_PAGE,
+    ("activation:choice", ()): row(anonymous=302, patient=302, pro=302, agent=302),
+    ("activation:activate", ()): row(anonymous=302, patient=302, pro=302, agent=302),
+    ("activation:activate_verify", ()): row(anonymous=302, patient=302, pro=302, agent=302),
+    ("activation:oppose", ()): row(anonymous=302, patient=302, pro=302, agent=302),
+    ("activation:opposition_done", UNKNOWN): row(anonymous=404, patient=404, pro=404, agent=404),
+    ("activation:opposition_receipt", UNKNOWN): row(anonymous=404, patient=404, pro=404, agent=404),
+    ("activation:new_code", ()): PUBLIC,
+    ("activation:close", ()): PATIENT_PAGE,
+    ("activation:closed", ()): row(anonymous=302, patient=403, pro=403, agent=403),
+    ("activation:closure_receipt", UNKNOWN): row(anonymous=302, patient=404, pro=404, agent=404),
+    ("activation:children", ()): PATIENT_PAGE,
+    ("activation:child_activate", UNKNOWN): row(anonymous=302, patient=405, pro=403, agent=403),
+    ("activation:child_oppose", UNKNOWN): row(anonymous=302, patient=405, pro=403, agent=403),
     ("admin:index", ()): row(anonymous=302, patient=302, pro=302, agent=200),
 }
 

@@ -1,0 +1,1 @@
+"""Activation services: the space's state machine, enrolment with a code, the campaign, the registry."""

@@ -1,0 +1,321 @@
+"""Import of the insured registry: validate row by row, upsert by NIR, attach children to card holders.
+
+On PostgreSQL valid rows stream through COPY into a temporary table, then a few set-based statements
+upsert them (an unchanged row is not touched, so a second run changes nothing). Memory stays flat: rows
+are never held all at once. Rejected rows go to a report with their reason; the good ones go on.
+"""
+
+import csv
+import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection, transaction
+from stdnum.fr import nir as nir_check
+
+from accounts.enums import RepresentationKind, Sex, VitaleCardType
+from accounts.models import MAJORITY_AGE, LegalRepresentation, Patient
+from espace_sante.lib.dates import today
+
+COLUMNS = [
+    "nir",
+    "nom_naissance",
+    "prenoms",
+    "date_naissance",
+    "sexe",
+    "lieu_naissance_insee",
+    "email",
+    "telephone",
+    "adresse",
+    "code_postal",
+    "commune",
+    "type_carte_vitale",
+    "numero_serie_vitale",
+    "nir_ouvrant_droit",
+]
+CARD_TYPES = set(VitaleCardType.values)
+SEXES = set(Sex.values)
+OLDEST = datetime.date(1890, 1, 1)
+
+
+class RowError(ValueError):
+    pass
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    valid: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    attached: int = 0
+    representations: int = 0
+    rejects_path: Path | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def validate_row(row: dict[str, str]) -> tuple:
+    """The row as database values, or RowError with a French reason."""
+    nir = (row.get("nir") or "").strip().upper()
+    if not nir_check.is_valid(nir):
+        raise RowError("NIR invalide (clé ou format)")
+    birth_name = (row.get("nom_naissance") or "").strip()
+    first_names = (row.get("prenoms") or "").strip()
+    if not birth_name or not first_names or len(birth_name) > 100 or len(first_names) > 150:
+        raise RowError("nom de naissance ou prénoms manquants ou trop longs")
+    try:
+        birth_date = datetime.date.fromisoformat((row.get("date_naissance") or "").strip())
+    except ValueError:
+        raise RowError("date de naissance invalide (AAAA-MM-JJ attendu)") from None
+    if not OLDEST <= birth_date <= today():
+        raise RowError("date de naissance hors limites")
+    sex = (row.get("sexe") or "").strip().upper()
+    if sex not in SEXES:
+        raise RowError("sexe inconnu (M ou F attendu)")
+    insee = (row.get("lieu_naissance_insee") or "").strip().upper()
+    if len(insee) != 5:
+        raise RowError("code INSEE du lieu de naissance invalide")
+    email = (row.get("email") or "").strip()
+    if email and ("@" not in email or len(email) > 254 or " " in email):
+        raise RowError("adresse e-mail invalide")
+    phone = "".join((row.get("telephone") or "").split())
+    if len(phone) > 20:
+        raise RowError("téléphone invalide")
+    postal_code = (row.get("code_postal") or "").strip()
+    if postal_code and (len(postal_code) != 5 or not postal_code.isdigit()):
+        raise RowError("code postal invalide")
+    card_type = (row.get("type_carte_vitale") or "").strip()
+    if card_type not in CARD_TYPES:
+        raise RowError("type de carte Vitale inconnu (avec_photo ou sans_photo attendu)")
+    serial = (row.get("numero_serie_vitale") or "").strip()
+    if not serial.isdigit() or not 8 <= len(serial) <= 20:
+        raise RowError("numéro de série de carte Vitale invalide")
+    holder = (row.get("nir_ouvrant_droit") or "").strip().upper()
+    if holder and (not nir_check.is_valid(holder) or holder == nir):
+        raise RowError("NIR de l’ouvrant droit invalide")
+    address = (row.get("adresse") or "").strip()[:200]
+    city = (row.get("commune") or "").strip()[:100]
+    return (
+        nir,
+        birth_name,
+        first_names,
+        birth_date,
+        sex,
+        insee,
+        email,
+        phone,
+        address,
+        postal_code,
+        city,
+        card_type,
+        serial,
+        holder,
+    )
+
+
+def _rows(path: Path, rejects: csv.writer, report: ImportReport, progress: Callable[[int], None] | None) -> Iterator:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(COLUMNS) - set(reader.fieldnames or [])
+        if missing:
+            raise RowError(f"colonnes manquantes : {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            report.read += 1
+            if progress and report.read % 10000 == 0:
+                progress(handle.tell())
+            try:
+                values = validate_row(row)
+            except RowError as error:
+                _reject(rejects, report, line, row.get("nir", ""), str(error))
+                continue
+            report.valid += 1
+            yield (line, *values)
+
+
+def _reject(rejects, report: ImportReport, line: int, nir: str, reason: str) -> None:
+    report.rejected += 1
+    report.reasons[reason] = report.reasons.get(reason, 0) + 1
+    rejects.writerow([line, nir, reason])
+
+
+def registry_import(
+    *, path: Path, rejects_path: Path | None = None, progress: Callable[[int], None] | None = None
+) -> ImportReport:
+    report = ImportReport(rejects_path=rejects_path or path.with_name(path.name + ".rejets.csv"))
+    with open(report.rejects_path, "w", encoding="utf-8", newline="") as handle:
+        rejects = csv.writer(handle, delimiter=";")
+        rejects.writerow(["ligne", "nir", "motif"])
+        rows = _rows(path, rejects, report, progress)
+        if connection.vendor == "postgresql":
+            _import_postgresql(rows, rejects, report)
+        else:
+            _import_orm(rows, rejects, report)
+    return report
+
+
+STAGING = "registry_staging"
+_UPSERT = f"""
+INSERT INTO accounts_patient (public_id, nir, birth_name, used_name, first_names, birth_date, sex,
+    birth_place_insee, email, phone, address_line, postal_code, city, vitale_card_type, vitale_serial,
+    created_at, updated_at)
+SELECT gen_random_uuid(), nir, birth_name, '', first_names, birth_date, sex, insee, email, phone, address,
+    postal_code, city, card_type, serial, now(), now()
+FROM {STAGING}
+ON CONFLICT (nir) DO UPDATE SET
+    birth_name = EXCLUDED.birth_name, first_names = EXCLUDED.first_names, birth_date = EXCLUDED.birth_date,
+    sex = EXCLUDED.sex, birth_place_insee = EXCLUDED.birth_place_insee, email = EXCLUDED.email,
+    phone = EXCLUDED.phone, address_line = EXCLUDED.address_line, postal_code = EXCLUDED.postal_code,
+    city = EXCLUDED.city, vitale_card_type = EXCLUDED.vitale_card_type, vitale_serial = EXCLUDED.vitale_serial,
+    updated_at = now()
+WHERE (accounts_patient.birth_name, accounts_patient.first_names, accounts_patient.birth_date,
+       accounts_patient.sex, accounts_patient.birth_place_insee, accounts_patient.email, accounts_patient.phone,
+       accounts_patient.address_line, accounts_patient.postal_code, accounts_patient.city,
+       accounts_patient.vitale_card_type, accounts_patient.vitale_serial)
+  IS DISTINCT FROM
+      (EXCLUDED.birth_name, EXCLUDED.first_names, EXCLUDED.birth_date, EXCLUDED.sex, EXCLUDED.birth_place_insee,
+       EXCLUDED.email, EXCLUDED.phone, EXCLUDED.address_line, EXCLUDED.postal_code, EXCLUDED.city,
+       EXCLUDED.vitale_card_type, EXCLUDED.vitale_serial)
+RETURNING (xmax = 0) AS inserted
+"""
+
+
+def _import_postgresql(rows, rejects, report: ImportReport) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {STAGING} (line integer, nir text, birth_name text, first_names text,
+            birth_date date, sex text, insee text, email text, phone text, address text, postal_code text,
+            city text, card_type text, serial text, holder_nir text) ON COMMIT DROP"""
+        )
+        with cursor.cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"CREATE INDEX ON {STAGING} (nir, line)")
+        cursor.execute(f"ANALYZE {STAGING}")
+        # The same NIR twice in the file: the last line wins, earlier ones are reported.
+        cursor.execute(
+            f"""DELETE FROM {STAGING} s USING {STAGING} later
+            WHERE later.nir = s.nir AND later.line > s.line RETURNING s.line, s.nir"""
+        )
+        for line, nir in cursor.fetchall():
+            _reject(rejects, report, line, nir, "NIR présent plusieurs fois dans le fichier (dernière ligne retenue)")
+            report.valid -= 1
+        # A child's card holder must exist, in the file or already in the registry.
+        cursor.execute(
+            f"""DELETE FROM {STAGING} s WHERE s.holder_nir <> ''
+            AND NOT EXISTS (SELECT 1 FROM {STAGING} h WHERE h.nir = s.holder_nir)
+            AND NOT EXISTS (SELECT 1 FROM accounts_patient p WHERE p.nir = s.holder_nir)
+            RETURNING s.line, s.nir"""
+        )
+        for line, nir in cursor.fetchall():
+            _reject(rejects, report, line, nir, "ouvrant droit inconnu")
+            report.valid -= 1
+        cursor.execute(_UPSERT)
+        for (inserted,) in cursor.fetchall():
+            if inserted:
+                report.created += 1
+            else:
+                report.updated += 1
+        cursor.execute(
+            f"""UPDATE accounts_patient p SET card_holder_id = h.id, updated_at = now()
+            FROM {STAGING} s LEFT JOIN accounts_patient h ON h.nir = NULLIF(s.holder_nir, '')
+            WHERE p.nir = s.nir AND p.card_holder_id IS DISTINCT FROM h.id"""
+        )
+        report.attached = cursor.rowcount
+        adult_born_before = _majority_cutoff()
+        cursor.execute(
+            f"""INSERT INTO accounts_legalrepresentation
+                (public_id, representative_id, represented_id, kind, started_on, created_at, updated_at)
+            SELECT gen_random_uuid(), h.id, c.id, %s, CURRENT_DATE, now(), now()
+            FROM {STAGING} s JOIN accounts_patient c ON c.nir = s.nir
+            JOIN accounts_patient h ON h.id = c.card_holder_id
+            WHERE c.birth_date > %s
+            ON CONFLICT (representative_id, represented_id) WHERE ended_on IS NULL DO NOTHING""",
+            [RepresentationKind.PARENT, adult_born_before],
+        )
+        report.representations = cursor.rowcount
+
+
+def _majority_cutoff() -> datetime.date:
+    now = today()
+    try:
+        return now.replace(year=now.year - MAJORITY_AGE)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year - MAJORITY_AGE, day=28)
+
+
+def _import_orm(rows, rejects, report: ImportReport) -> None:
+    """The SQLite demo path: the same rules, row by row (fine for demo-sized files)."""
+    by_nir = {}
+    for row in rows:
+        if row[1] in by_nir:
+            previous = by_nir[row[1]]
+            _reject(
+                rejects,
+                report,
+                previous[0],
+                row[1],
+                "NIR présent plusieurs fois dans le fichier (dernière ligne retenue)",
+            )
+            report.valid -= 1
+        by_nir[row[1]] = row
+    for line, nir, *_, holder in list(by_nir.values()):
+        if holder and holder not in by_nir and not Patient.objects.filter(nir=holder).exists():
+            _reject(rejects, report, line, nir, "ouvrant droit inconnu")
+            report.valid -= 1
+            del by_nir[nir]
+    cutoff = _majority_cutoff()
+    with transaction.atomic():
+        for (
+            _,
+            nir,
+            birth_name,
+            first_names,
+            birth_date,
+            sex,
+            insee,
+            email,
+            phone,
+            address,
+            postal_code,
+            city,
+            card_type,
+            serial,
+            _holder,
+        ) in by_nir.values():
+            values = {
+                "birth_name": birth_name,
+                "first_names": first_names,
+                "birth_date": birth_date,
+                "sex": sex,
+                "birth_place_insee": insee,
+                "email": email,
+                "phone": phone,
+                "address_line": address,
+                "postal_code": postal_code,
+                "city": city,
+                "vitale_card_type": card_type,
+                "vitale_serial": serial,
+            }
+            patient = Patient.objects.filter(nir=nir).first()
+            if patient is None:
+                Patient.objects.create(nir=nir, **values)
+                report.created += 1
+            elif any(getattr(patient, key) != value for key, value in values.items()):
+                Patient.objects.filter(pk=patient.pk).update(**values)
+                report.updated += 1
+        for _, nir, *_, holder_nir in by_nir.values():
+            patient = Patient.objects.get(nir=nir)
+            holder = Patient.objects.get(nir=holder_nir) if holder_nir else None
+            if patient.card_holder_id != (holder.pk if holder else None):
+                Patient.objects.filter(pk=patient.pk).update(card_holder=holder)
+                report.attached += 1
+            if holder is not None and patient.birth_date > cutoff:
+                _, created = LegalRepresentation.objects.get_or_create(
+                    representative=holder,
+                    represented=patient,
+                    ended_on=None,
+                    defaults={"kind": RepresentationKind.PARENT},
+                )
+                report.representations += int(created)

@@ -1,0 +1,64 @@
+"""Thin Celery tasks: ids in, a service call. Late acknowledgement; each task is safe to run twice."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_opposition_receipt_task(opposition_id: int) -> None:
+    from activation.services.receipts import opposition_receipt_render
+
+    opposition_receipt_render(opposition_id=opposition_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_closure_receipt_task(closure_id: int) -> None:
+    from activation.services.receipts import closure_receipt_render
+
+    closure_receipt_render(closure_id=closure_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def process_campaign_chunk_task(chunk_id: int) -> None:
+    """Generate codes and messages for one chunk, in one transaction. A retry after a crash redoes the
+    chunk from scratch (nothing was committed) or finds it done (everything was)."""
+    from activation.services.campaign import campaign_chunk_process
+
+    campaign_chunk_process(chunk_id=chunk_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def open_unopposed_spaces_task() -> int:
+    """Daily: open the spaces of people informed six weeks ago who did not oppose."""
+    from activation.services.spaces import spaces_open_unopposed
+
+    return spaces_open_unopposed()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def process_deletions_task() -> int:
+    from activation.services.spaces import deletions_process
+
+    return deletions_process()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def purge_archives_task() -> int:
+    """Delete archives ten years after closure (R.1111-36)."""
+    from activation.services.spaces import archives_purge
+
+    return archives_purge()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def resume_campaign_chunks_task() -> int:
+    """Re-queue chunks left pending or stuck by a dead worker, and finish their print files."""
+    from activation.services.campaign import campaign_resume
+
+    return campaign_resume()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_batch_proof_task(chunk_id: int) -> None:
+    from activation.services.campaign import batch_proof_render
+
+    batch_proof_render(chunk_id=chunk_id)

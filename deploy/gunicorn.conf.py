@@ -1,0 +1,30 @@
+"""Gunicorn settings for the `web` service of docker-compose.yml (read by gunicorn, never by Django).
+
+The container listens on all its interfaces; docker-compose.yml publishes the port on 127.0.0.1 only, so the
+one client is the reverse proxy on the host. That proxy terminates TLS and must overwrite X-Forwarded-Proto:
+Django trusts it (SECURE_PROXY_SSL_HEADER) to know that a request came over HTTPS.
+"""
+
+wsgi_app = "espace_sante.wsgi:application"
+bind = "0.0.0.0:8000"
+
+# Sync workers: the views are short and blocking (PostgreSQL, Redis); PDFs are rendered by Celery tasks.
+workers = 3
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = 1000
+max_requests_jitter = 100
+
+# The root filesystem is read-only in docker-compose.yml: heartbeat files go to shared memory, and the
+# runtime control socket (gunicorn >= 25, written under $HOME by default) is not used.
+worker_tmp_dir = "/dev/shm"  # noqa: S108  (a tmpfs of the container, private to it)
+control_socket_disable = True
+
+# No access log here: request lines carry one-time tokens (password reset, activation links). The reverse
+# proxy keeps its own log; Django records who did what in the audit trail.
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+proc_name = "espace_sante"
