@@ -165,9 +165,18 @@ def _space(patient: Patient, status: SpaceStatus) -> None:
         MedicalRecord.objects.get_or_create(patient=patient)
 
 
+AGENT_PERMISSIONS = [
+    ("accounts", "view_patient"),
+    ("activation", "add_opposition"),
+    ("activation", "view_opposition"),
+    ("activation", "add_provisionalcode"),
+]
+
+
 def _agent_group(name: str) -> Group:
     group, _ = Group.objects.get_or_create(name=name)
-    group.permissions.add(Permission.objects.get(codename="view_patient", content_type__app_label="accounts"))
+    for app_label, codename in AGENT_PERMISSIONS:
+        group.permissions.add(Permission.objects.get(codename=codename, content_type__app_label=app_label))
     return group
 
 

@@ -12,7 +12,20 @@ app.autodiscover_tasks()
 
 # The periodic schedule lives here, reviewed and versioned with the code. Each entry names a
 # registered task (tests/test_consistency.py checks it). Entries are added by the apps' issues.
+from celery.schedules import crontab  # noqa: E402
+
 app.conf.beat_schedule = {
+    # 02:15 every night — https://crontab.guru/#15_2_*_*_*
+    "open-unopposed-spaces": {
+        "task": "activation.tasks.open_unopposed_spaces_task",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    # 03:00 every night: deletion requests (R.1111-36 allows three months; we do them the next night)
+    "process-deletions": {"task": "activation.tasks.process_deletions_task", "schedule": crontab(hour=3, minute=0)},
+    # 03:30 every night: archives closed ten years ago
+    "purge-archives": {"task": "activation.tasks.purge_archives_task", "schedule": crontab(hour=3, minute=30)},
+    # Every five minutes: campaign chunks whose worker died, print files left unpublished
+    "resume-campaign-chunks": {"task": "activation.tasks.resume_campaign_chunks_task", "schedule": 300.0},
     # Every minute: deliver messages whose queueing was missed (broker down) or whose worker died.
     "deliver-outbox": {"task": "espace_sante.outbox.tasks.deliver_outbox_task", "schedule": 60.0},
 }

@@ -183,6 +183,7 @@ RETURNING (xmax = 0) AS inserted
 
 def _import_postgresql(rows, rejects, report: ImportReport) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")  # left over inside an enclosing transaction
         cursor.execute(
             f"""CREATE TEMPORARY TABLE {STAGING} (line integer, nir text, birth_name text, first_names text,
             birth_date date, sex text, insee text, email text, phone text, address text, postal_code text,
