@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dossier.views import pro, share
 from espace_sante import views
 
 urlpatterns = [
@@ -12,6 +13,15 @@ urlpatterns = [
     path("messagerie/", include("messagerie.urls")),
     path("agenda/", include("agenda.urls")),
     path("catalogue/", include("catalogue.urls")),
+    path("pro/patients/", pro.patient_search, name="pro_search"),
+    path("pro/patients/<uuid:public_id>/", pro.patient_record, name="pro_record"),
+    path("pro/patients/<uuid:public_id>/acces/", pro.access_request, name="pro_access_request"),
+    path("pro/patients/<uuid:public_id>/consentement/", pro.declare_consent, name="pro_consent"),
+    path("pro/patients/<uuid:public_id>/urgence/", pro.emergency_access, name="pro_emergency"),
+    path("pro/patients/<uuid:public_id>/ajouter/", pro.add_document, name="pro_add_document"),
+    path("pro/documents/<uuid:public_id>/", pro.document, name="pro_document"),
+    path("partage/<str:token>/", share.share_page, name="share_open"),
+    path("partage/<str:token>/fichier/", share.share_file, name="share_file"),
     path("admin/", admin.site.urls),
 ]
 

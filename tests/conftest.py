@@ -105,3 +105,29 @@ def login_as(personas, mailoutbox):
 
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+@pytest.fixture
+def session_as(personas):
+    """A quick equivalent of login_as for the big matrices: a session as the two-step login leaves it
+    (user logged in, second-factor device recorded, login time set). The real flow is tested elsewhere."""
+    from django.contrib.auth import SESSION_KEY
+
+    from accounts.models import EmailOTPDevice, TOTPDevice, User
+    from espace_sante.access.middleware import SESSION_LOGIN_AT
+
+    def _login(client: Client, persona: str) -> None:
+        if persona == "anonymous":
+            return
+        user = User.objects.get(username=PERSONA_USERS[persona])
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device, _ = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "e-mail", "confirmed": True})
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session[SESSION_LOGIN_AT] = time.time()
+        session.save()
+        assert session[SESSION_KEY] == str(user.pk)
+
+    return _login

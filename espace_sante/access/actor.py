@@ -23,6 +23,7 @@ class Actor:
     role: ActorRole
     verified: bool = False
     acting_for_id: int | None = None  # a represented patient's pk, from the session; None: oneself
+    emergency_ids: tuple[str, ...] = ()  # public ids of emergency accesses started in this session
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -30,8 +31,16 @@ class Actor:
         return cls(user=None, role=ActorRole.ANONYMOUS)
 
     @classmethod
-    def for_user(cls, user: User, *, verified: bool, acting_for_id: int | None = None) -> "Actor":
-        return cls(user=user, role=ROLE_BY_KIND[UserKind(user.kind)], verified=verified, acting_for_id=acting_for_id)
+    def for_user(
+        cls, user: User, *, verified: bool, acting_for_id: int | None = None, emergency_ids: tuple[str, ...] = ()
+    ) -> "Actor":
+        return cls(
+            user=user,
+            role=ROLE_BY_KIND[UserKind(user.kind)],
+            verified=verified,
+            acting_for_id=acting_for_id,
+            emergency_ids=emergency_ids,
+        )
 
     # --- Who ---------------------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ from espace_sante.audit.log import record
 
 SESSION_ACTING_FOR = "acting_for"
 SESSION_LOGIN_AT = "login_at"
+SESSION_EMERGENCIES = "emergency_accesses"
 
 
 class ActorMiddleware:
@@ -41,5 +42,10 @@ class ActorMiddleware:
             # Back to the same address: login_required then sends to the right portal's login page.
             return redirect(request.get_full_path())
 
-        request.actor = Actor.for_user(user, verified=True, acting_for_id=request.session.get(SESSION_ACTING_FOR))
+        request.actor = Actor.for_user(
+            user,
+            verified=True,
+            acting_for_id=request.session.get(SESSION_ACTING_FOR),
+            emergency_ids=tuple(request.session.get(SESSION_EMERGENCIES, ())),
+        )
         return self.get_response(request)

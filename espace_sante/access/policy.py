@@ -5,9 +5,12 @@ return the object or raise Http404 (missing and forbidden look the same) and tra
 Agents never get medical content. The domain issues add their predicates and fetchers here.
 """
 
+from dataclasses import dataclass
 from uuid import UUID
 
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Patient
 from activation.enums import SpaceStatus
@@ -121,3 +124,213 @@ def closure_for(actor: Actor, public_id: UUID):
     if closure is None or not can_view_space_receipts(actor, closure.space.patient):
         raise Http404
     return closure
+
+
+# --- The medical record (dossier) ---------------------------------------------------------------------------
+
+
+def _record_open(patient: Patient) -> bool:
+    space = getattr(patient, "space", None)
+    return space is not None and space.status in (SpaceStatus.OPEN, SpaceStatus.ACTIVE)
+
+
+def care_team_member(professional, patient: Patient):
+    from dossier.models import CareTeamMember
+
+    return CareTeamMember.objects.filter(patient=patient, professional=professional).first()
+
+
+def active_emergency(actor: Actor, patient: Patient):
+    """The emergency access this professional started in this session for this patient, if still running."""
+    from dossier.models import EmergencyAccess
+
+    if not actor.is_verified_professional or not actor.emergency_ids:
+        return None
+    return (
+        EmergencyAccess.objects.filter(
+            public_id__in=actor.emergency_ids,
+            patient=patient,
+            professional=actor.professional,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ProfessionalAccess:
+    """What a professional may do on one patient's record, decided once per request."""
+
+    allowed: bool
+    blocked: bool = False
+    sees_hidden: bool = False
+    emergency: object | None = None
+    categories: frozenset = frozenset()
+    history_of_care: bool = False
+
+
+def professional_access(actor: Actor, patient: Patient) -> ProfessionalAccess:
+    """A professional reads a patient's record when:
+    - their second factor is verified and the patient's space is open;
+    - the patient did not block them;
+    - they are the médecin traitant, in the care team, or in a running emergency access;
+    and then only the categories of the habilitation matrix. Hidden documents are seen by the médecin
+    traitant, administrators, their author, and in an emergency only if the patient allowed it.
+    """
+    from dossier.habilitations import may_read_history_of_care, readable_categories
+
+    if not actor.is_verified_professional or not _record_open(patient):
+        return ProfessionalAccess(allowed=False)
+    professional = actor.professional
+    member = care_team_member(professional, patient)
+    if member is not None and member.blocked_at is not None:
+        return ProfessionalAccess(allowed=False, blocked=True)
+    is_traitant = patient.medecin_traitant_id == professional.pk
+    emergency = active_emergency(actor, patient)
+    if not (is_traitant or member is not None or emergency is not None):
+        return ProfessionalAccess(allowed=False)
+    record = patient.medical_record
+    sees_hidden = (
+        is_traitant
+        or (member is not None and member.is_administrator)
+        or (emergency is not None and record.emergency_hidden_documents)
+    )
+    return ProfessionalAccess(
+        allowed=True,
+        sees_hidden=sees_hidden,
+        emergency=emergency,
+        categories=readable_categories(professional.profession),
+        history_of_care=may_read_history_of_care(professional.profession) and not record.history_hidden,
+    )
+
+
+def documents_visible_to(actor: Actor, patient: Patient):
+    """The documents of `patient` that `actor` may list (a QuerySet, possibly empty)."""
+    from dossier.models import Document
+
+    documents = Document.objects.filter(patient=patient)
+    if actor.acts_for(patient):
+        documents = documents.filter(
+            Q(visible_to_patient_from__isnull=True) | Q(visible_to_patient_from__lte=timezone.now())
+        )
+        if actor.patient.pk != patient.pk:
+            documents = documents.filter(hidden_from_representatives=False)
+        return documents
+    access = professional_access(actor, patient)
+    if not access.allowed:
+        return documents.none()
+    documents = documents.filter(category__in=access.categories)
+    if not access.sees_hidden:
+        documents = documents.filter(Q(hidden_from_professionals=False) | Q(author_professional=actor.professional))
+    return documents
+
+
+def can_view_document(actor: Actor, document) -> bool:
+    """May open a document: see `documents_visible_to` (same rules, one object)."""
+    return documents_visible_to(actor, document.patient).filter(pk=document.pk).exists()
+
+
+def document_for(actor: Actor, public_id: UUID, *, purpose: str):
+    """The document if `actor` may open it, traced in the patient's history; else 404 (missing or forbidden)."""
+    from dossier.models import Document
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    document = (
+        Document.objects.select_related("patient__space", "author_professional__user")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if document is None or not can_view_document(actor, document):
+        if document is not None and actor.is_verified_professional:
+            log.record(Action.ACCESS_DENIED, actor=actor, patient=document.patient, what="document")
+        raise Http404
+    action = Action.DOCUMENT_DOWNLOADED if purpose == "download" else Action.DOCUMENT_VIEWED
+    log.record(
+        action, actor=actor, patient=document.patient, target=document, **_emergency_data(actor, document.patient)
+    )
+    return document
+
+
+def own_document_for(actor: Actor, public_id: UUID):
+    """A document the acting patient (or representative) may manage: rename, hide, delete, share."""
+    from dossier.models import Document
+
+    document = Document.objects.select_related("patient").filter(public_id=public_id).first()
+    if document is None or not documents_visible_to(actor, document.patient).filter(pk=document.pk).exists():
+        raise Http404
+    if not actor.acts_for(document.patient):
+        raise Http404
+    return document
+
+
+def can_delete_document(actor: Actor, document) -> bool:
+    """Only documents added by the patient side can be deleted; a professional's document can be hidden."""
+    from dossier.enums import AuthorKind
+
+    return actor.acts_for(document.patient) and document.author_kind == AuthorKind.PATIENT
+
+
+def _emergency_data(actor: Actor, patient: Patient) -> dict:
+    emergency = active_emergency(actor, patient) if actor.is_verified_professional else None
+    return {"emergency": str(emergency.public_id)} if emergency else {}
+
+
+def patient_for_professional(actor: Actor, public_id: UUID) -> tuple[Patient, ProfessionalAccess]:
+    """A patient's record page for a professional: 404 when there is no access (blocked included), traced."""
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    patient = Patient.objects.select_related("space", "medical_record").filter(public_id=public_id).first()
+    if patient is None:
+        raise Http404
+    access = professional_access(actor, patient)
+    if not access.allowed:
+        if actor.is_verified_professional:
+            log.record(Action.ACCESS_DENIED, actor=actor, patient=patient, what="record", blocked=access.blocked)
+        raise Http404
+    log.record(
+        Action.RECORD_VIEWED,
+        actor=actor,
+        patient=patient,
+        target_label="dossier médical",
+        **_emergency_data(actor, patient),
+    )
+    return patient, access
+
+
+def reimbursements_visible_to(actor: Actor, patient: Patient):
+    from dossier.models import Reimbursement
+
+    lines = Reimbursement.objects.filter(patient=patient)
+    if actor.acts_for(patient):
+        if actor.patient.pk != patient.pk:
+            lines = lines.filter(secret_for_representatives=False)
+        return lines
+    access = professional_access(actor, patient)
+    if not access.history_of_care:
+        return lines.none()
+    return lines
+
+
+def record_settings_for(actor: Actor, patient: Patient):
+    """The record's settings, for the patient or a representative acting for them."""
+    if not actor.acts_for(patient):
+        raise Http404
+    return patient.medical_record
+
+
+def share_link_for_token(token: str):
+    """A share link opened by anyone holding it: usable links only; refused openings are traced."""
+    from dossier.models import ShareLink
+    from espace_sante.crypto.hashing import keyed_hash
+
+    link = (
+        ShareLink.objects.select_related("document__patient")
+        .filter(token_hash=keyed_hash(token, purpose="share-link"))
+        .first()
+    )
+    if link is None:
+        raise Http404
+    return link

@@ -21,6 +21,31 @@ class Action(models.TextChoices):
     CODE_VOIDED = "activation.code.voided", "a provoqué l’annulation d’un code provisoire"
     OPPOSITION_RECORDED = "activation.opposition.recorded", "a enregistré une opposition"
     RECEIPT_DOWNLOADED = "activation.receipt.downloaded", "a téléchargé un justificatif"
+    RECORD_VIEWED = "dossier.record.viewed", "a consulté le dossier médical"
+    DOCUMENT_VIEWED = "dossier.document.viewed", "a consulté un document"
+    DOCUMENT_DOWNLOADED = "dossier.document.downloaded", "a téléchargé un document"
+    DOCUMENT_ADDED = "dossier.document.added", "a ajouté un document"
+    DOCUMENT_RENAMED = "dossier.document.renamed", "a renommé un document"
+    DOCUMENT_DELETED = "dossier.document.deleted", "a supprimé un document"
+    DOCUMENT_HIDDEN = "dossier.document.hidden", "a masqué un document aux professionnels"
+    DOCUMENT_UNHIDDEN = "dossier.document.unhidden", "a rendu un document visible aux professionnels"
+    DOCUMENT_SHOWN_TO_REPRESENTATIVES = (
+        "dossier.document.shown_to_representatives",
+        "a rendu un document visible aux représentants légaux",
+    )
+    RECORD_SETTINGS_CHANGED = "dossier.settings.changed", "a modifié les réglages de confidentialité"
+    PROFESSIONAL_ADDED = "dossier.team.added", "a ajouté un professionnel à l’équipe de soins"
+    PROFESSIONAL_BLOCKED = "dossier.team.blocked", "a bloqué l’accès d’un professionnel"
+    PROFESSIONAL_UNBLOCKED = "dossier.team.unblocked", "a débloqué un professionnel"
+    ADMINISTRATOR_CHANGED = "dossier.team.administrator", "a modifié le rôle d’administrateur d’un professionnel"
+    CONSENT_DECLARED = "dossier.team.consent", "a déclaré avoir recueilli votre consentement"
+    EMERGENCY_ACCESS_STARTED = "dossier.emergency.started", "a ouvert un accès en urgence à votre dossier"
+    PATIENT_SEARCHED = "dossier.patient.searched", "a recherché un patient"
+    HISTORY_OF_CARE_VIEWED = "dossier.history.viewed", "a consulté l’historique de soins"
+    SHARE_CREATED = "dossier.share.created", "a créé un lien de partage"
+    SHARE_REVOKED = "dossier.share.revoked", "a révoqué un lien de partage"
+    SHARE_OPENED = "dossier.share.opened", "a ouvert un document par un lien de partage"
+    SHARE_REFUSED = "dossier.share.refused", "a tenté d’ouvrir un lien de partage expiré ou révoqué"
     ACCESS_DENIED = "access.denied", "s’est vu refuser un accès"
 
 

@@ -33,6 +33,9 @@ def row(*, anonymous: int, patient: int, pro: int, agent: int) -> dict[str, int]
 PUBLIC = row(anonymous=200, patient=200, pro=200, agent=200)
 PATIENT_PAGE = row(anonymous=302, patient=200, pro=403, agent=403)
 
+PATIENT_POST = row(anonymous=302, patient=405, pro=403, agent=403)
+PRO_PAGE = row(anonymous=302, patient=403, pro=200, agent=403)
+PRO_OBJECT = row(anonymous=302, patient=403, pro=404, agent=403)
 UNKNOWN = (("public_id", "6f1c2b9e-0000-4000-8000-000000000000"),)
 
 # (url name, kwargs) → expected status per persona, for GET.
@@ -73,6 +76,30 @@ MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("activation:children", ()): PATIENT_PAGE,
     ("activation:child_activate", UNKNOWN): row(anonymous=302, patient=405, pro=403, agent=403),
     ("activation:child_oppose", UNKNOWN): row(anonymous=302, patient=405, pro=403, agent=403),
+    ("dossier:upload", ()): PATIENT_PAGE,
+    ("dossier:settings", ()): PATIENT_PAGE,
+    ("dossier:care_team", ()): PATIENT_PAGE,
+    ("dossier:access_history", ()): PATIENT_PAGE,
+    ("dossier:history_of_care", ()): PATIENT_PAGE,
+    ("dossier:care_team_block", ()): PATIENT_POST,
+    ("dossier:care_team_administrator", ()): PATIENT_POST,
+    ("dossier:document_detail", UNKNOWN): row(anonymous=302, patient=404, pro=403, agent=403),
+    ("dossier:document_rename", UNKNOWN): row(anonymous=302, patient=404, pro=403, agent=403),
+    ("dossier:document_delete", UNKNOWN): row(anonymous=302, patient=404, pro=403, agent=403),
+    ("dossier:document_preview", UNKNOWN): row(anonymous=302, patient=404, pro=404, agent=404),
+    ("dossier:document_download", UNKNOWN): row(anonymous=302, patient=404, pro=404, agent=404),
+    ("dossier:document_hide", UNKNOWN): PATIENT_POST,
+    ("dossier:document_share", UNKNOWN): PATIENT_POST,
+    ("dossier:share_revoke", UNKNOWN): PATIENT_POST,
+    ("pro_search", ()): PRO_PAGE,
+    ("pro_record", UNKNOWN): PRO_OBJECT,
+    ("pro_access_request", UNKNOWN): PRO_OBJECT,
+    ("pro_add_document", UNKNOWN): PRO_OBJECT,
+    ("pro_document", UNKNOWN): PRO_OBJECT,
+    ("pro_consent", UNKNOWN): row(anonymous=302, patient=403, pro=405, agent=403),
+    ("pro_emergency", UNKNOWN): row(anonymous=302, patient=403, pro=405, agent=403),
+    ("share_open", (("token", "jeton-inconnu"),)): row(anonymous=404, patient=404, pro=404, agent=404),
+    ("share_file", (("token", "jeton-inconnu"),)): row(anonymous=404, patient=404, pro=404, agent=404),
     ("admin:index", ()): row(anonymous=302, patient=302, pro=302, agent=200),
 }
 
@@ -82,8 +109,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "kwargs", "persona", "status"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
-def test_page_answers_each_role(client, login_as, name, kwargs, persona, status):
-    login_as(client, persona)
+def test_page_answers_each_role(client, session_as, name, kwargs, persona, status):
+    session_as(client, persona)
     response = client.get(reverse(name, kwargs=dict(kwargs)))
     assert response.status_code == status
     if persona in AGENTS and name.split(":")[0] in {"dossier", "profil", "messagerie", "agenda", "catalogue"}:
@@ -105,6 +132,16 @@ def _project_url_names() -> set[str]:
 
     walk(get_resolver().url_patterns)
     return names
+
+
+def test_fast_sessions_match_real_logins(client, login_as, session_as):
+    """The matrix uses session_as for speed; it must grant exactly what the real two-step login grants."""
+    for persona in PERSONAS[1:]:
+        real, fast = type(client)(), type(client)()
+        login_as(real, persona)
+        session_as(fast, persona)
+        for name in ("accounts:dashboard", "accounts:pro_home", "admin:index"):
+            assert real.get(reverse(name)).status_code == fast.get(reverse(name)).status_code, (persona, name)
 
 
 def test_every_url_has_a_row():
