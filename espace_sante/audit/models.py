@@ -20,7 +20,8 @@ class AuditEvent(models.Model):
     """
 
     occurred_at = models.DateTimeField("date", default=timezone.now, db_index=True)
-    action = models.CharField("action", max_length=64, choices=Action.choices)
+    # No `choices` here: the list of actions grows with every feature and must not need a migration.
+    action = models.CharField("action", max_length=64)
     actor_role = models.CharField("rôle", max_length=16, choices=ActorRole.choices)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -65,7 +66,14 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["patient", "-occurred_at"], name="audit_patient_time")]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()}"
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action_label}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return self.action
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
