@@ -32,7 +32,6 @@ class OppositionChannel(models.TextChoices):
 
 class ChunkStatus(models.TextChoices):
     PENDING = "pending", "à traiter"
-    PROCESSING = "processing", "en cours"
     DONE = "done", "terminé"
 
 

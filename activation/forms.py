@@ -51,7 +51,10 @@ class IdentificationForm(DsfrBaseForm):
     )
     card_type = forms.ChoiceField(
         label="Modèle de carte Vitale",
-        choices=VitaleCardType.choices,
+        choices=[
+            (VitaleCardType.WITH_PHOTO, "Carte Vitale avec photo"),
+            (VitaleCardType.WITHOUT_PHOTO, "Carte Vitale sans photo"),
+        ],
         widget=forms.RadioSelect,
     )
     serial = forms.CharField(
@@ -78,6 +81,7 @@ class ActivateAccountForm(DsfrBaseForm):
     email = forms.EmailField(
         label="Adresse e-mail",
         help_text="Vous y recevrez un code à chaque connexion et les notifications (sans contenu médical).",
+        error_messages={"invalid": "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     phone = forms.CharField(
@@ -191,7 +195,7 @@ class PasswordConfirmForm(DsfrBaseForm):
 
 class CloseSpaceForm(PasswordConfirmForm):
     delete_data = forms.BooleanField(
-        label="Je demande aussi la suppression de mes données (sinon elles sont archivées dix ans).",
+        label="Je demande aussi la suppression de mes données ; sinon, elles sont archivées dix ans.",
         required=False,
     )
     confirm = forms.BooleanField(

@@ -7,6 +7,7 @@ back and releases the lock, and the redelivered task (late acknowledgement) redo
 are written as `.partial` inside the transaction and renamed after commit, so a batch exists once.
 """
 
+import contextlib
 import csv
 import io
 import os
@@ -109,12 +110,14 @@ def campaign_start(
 
 def campaign_resume() -> int:
     """Re-queue every unfinished chunk (its task no-ops if another worker holds it) and finish print files."""
-    from activation.tasks import process_campaign_chunk_task
+    from activation.tasks import process_campaign_chunk_task, render_batch_proof_task
 
     queued = 0
     for chunk in CampaignChunk.objects.filter(run__status=RunStatus.RUNNING).select_related("run"):
         if chunk.status == ChunkStatus.DONE:
             _publish_print_files(chunk)
+            if chunk.letters:
+                render_batch_proof_task.delay(chunk.pk)  # idempotent: a proof lost with its worker is redone
         else:
             process_campaign_chunk_task.delay(chunk.pk)
             queued += 1
@@ -125,6 +128,11 @@ def campaign_resume() -> int:
 def _close_finished_runs() -> None:
     for run in CampaignRun.objects.filter(status=RunStatus.RUNNING):
         if not run.chunks.exclude(status=ChunkStatus.DONE).exists():
+            # A worker that died between its commit and its rename left a committed batch as `.partial`;
+            # campaign_resume only looks at running runs, so publish every batch before closing this one.
+            for chunk in run.chunks.filter(letters__gt=0):
+                chunk.run = run
+                _publish_print_files(chunk)
             CampaignRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
                 status=RunStatus.DONE, finished_at=timezone.now()
             )
@@ -184,13 +192,19 @@ def _write_partial(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def _batch_partials(base: Path) -> list[Path]:
+    """The batch's own files in the making (not the proof, which is rendered and renamed on its own)."""
+    return [path for suffix in (".csv", ".pdf") if (path := base.with_name(f"{base.name}{suffix}.partial")).exists()]
+
+
 def _publish_print_files(chunk: CampaignChunk) -> None:
     """After commit: `.partial` → final (atomic rename). Safe to repeat."""
     folder = print_dir(chunk.run)
     if not folder.exists():
         return
-    for partial in folder.glob(f"lot-{chunk.number:05d}.*.partial"):
-        os.replace(partial, partial.with_name(partial.name.removesuffix(".partial")))
+    for partial in _batch_partials(folder / f"lot-{chunk.number:05d}"):
+        with contextlib.suppress(FileNotFoundError):  # published meanwhile by campaign_resume or another worker
+            os.replace(partial, partial.with_name(partial.name.removesuffix(".partial")))
 
 
 def campaign_chunk_process(*, chunk_id: int) -> bool:
@@ -287,13 +301,17 @@ def _prepare(chunk: CampaignChunk) -> None:
             ),
         )
     letters = [p for p in people if p.channel == CodeChannel.LETTER]
+    base = print_dir(run) / f"lot-{chunk.number:05d}"
+    # An attempt that died before its commit may have left this chunk's files as `.partial`, with codes that
+    # were never stored: drop them, or a retry with no letters left would publish them after its commit.
+    for stale in _batch_partials(base):
+        stale.unlink()
     if letters:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";")
         writer.writerow(PRINT_COLUMNS)
         rows = [_letter_row(p, expires_on, f"{chunk.number:05d}-{index:05d}") for index, p in enumerate(letters, 1)]
         writer.writerows(rows)
-        base = print_dir(run) / f"lot-{chunk.number:05d}"
         _write_partial(base.with_suffix(".csv"), buffer.getvalue().encode("utf-8"))
         if run.render_pdf:
             pdf = render_pdf(
@@ -305,7 +323,6 @@ def _prepare(chunk: CampaignChunk) -> None:
     CampaignChunk.objects.filter(pk=chunk.pk).update(
         status=ChunkStatus.DONE,
         finished_at=timezone.now(),
-        attempts=chunk.attempts + 1,
         emails=len(emails),
         letters=len(letters),
         skipped=len(chunk.patient_ids) - len(people),

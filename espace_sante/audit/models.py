@@ -1,5 +1,3 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -68,13 +66,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action_label}"
 
-    @property
-    def action_label(self) -> str:
-        try:
-            return Action(self.action).label
-        except ValueError:
-            return self.action
-
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise RuntimeError("Audit events are append-only.")
@@ -84,12 +75,15 @@ class AuditEvent(models.Model):
         raise RuntimeError("Audit events are append-only.")
 
     @property
+    def action_label(self) -> str:
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return self.action
+
+    @property
     def public_actor_label(self) -> str:
         """How the patient sees who acted: agents are not named to the patient."""
         if self.actor_role == ActorRole.AGENT:
             return "Un conseiller de l’Assurance Maladie"
         return self.actor_label
-
-
-def new_request_id() -> uuid.UUID:
-    return uuid.uuid4()

@@ -14,7 +14,7 @@ def copy_insert(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     connection = connections[router.db_for_write(model)]
     model_fields = [model._meta.get_field(name) for name in fields]
     if connection.vendor != "postgresql":
-        objects = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+        objects = [model(**{f.attname: v for f, v in zip(model_fields, row, strict=True)}) for row in rows]
         model.objects.bulk_create(objects, batch_size=500)
         return len(objects)
     table = connection.ops.quote_name(model._meta.db_table)

@@ -5,6 +5,7 @@ from espace_sante.settings._fixed_keys import set_default_keys
 set_default_keys()
 
 import os  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from espace_sante.settings.base import *  # noqa: E402,F403
 from espace_sante.settings.base import BASE_DIR, MIDDLEWARE, REDIS_URL  # noqa: E402
@@ -24,7 +25,7 @@ CACHES = {
     }
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "test-media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

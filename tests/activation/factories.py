@@ -2,7 +2,6 @@
 
 import csv
 import datetime
-import random
 from pathlib import Path
 
 from django.utils import timezone
@@ -62,8 +61,6 @@ def family(index: int) -> list[dict]:
         holder=parent["nir"],
         email="",
         date_naissance=child_birth.isoformat(),
-        nir=nir_for(
-            sex=2, year=child_birth.year, month=child_birth.month, order=random.randint(0, 999), commune="777"
-        ),
+        nir=nir_for(sex=2, year=child_birth.year, month=child_birth.month, order=index % 1000, commune="777"),
     )
     return [parent, child]

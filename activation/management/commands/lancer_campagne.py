@@ -48,11 +48,11 @@ class Command(BaseCommand):
     def _wait(self, run: CampaignRun) -> None:
         total = run.chunks.count() or 1
         while True:
-            pending = campaign_report(run).pending_chunks
-            done = total - pending
+            done = total - campaign_report(run).pending_chunks
             sys.stderr.write(f"\r[{'#' * int(30 * done / total):<30}] {done}/{total} chunks")
             sys.stderr.flush()
-            if not pending:
+            run.refresh_from_db(fields=["status"])
+            if run.status == RunStatus.DONE:  # every batch published, not only every chunk committed
                 sys.stderr.write("\n")
                 return
             time.sleep(1)
