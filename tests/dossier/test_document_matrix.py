@@ -76,3 +76,39 @@ def test_document_access(client, session_as, personas, name, persona, status):
     else:
         assert traced == 0
         assert PDF not in body and b"Bilan sanguin" not in body
+
+
+REPRESENTATIVE_AND_EMERGENCY = [
+    # (persona, document owner, document flags, expected status of dossier:document_download)
+    ("julien_for_leo", "leo", {}, 200),
+    ("julien_for_leo", "leo", {"hidden_from_representatives": True}, 404),
+    ("julien_for_leo", "camille", {}, 404),
+    ("pharmacien_emergency", "camille", {"category": "ordonnances"}, 200),
+    ("pharmacien_emergency", "camille", {"category": "ordonnances", "hidden": True}, 404),
+    ("pharmacien_emergency", "leo", {"category": "ordonnances"}, 404),  # the emergency covers Camille only
+]
+
+
+@pytest.mark.parametrize(("persona", "owner", "flags", "status"), REPRESENTATIVE_AND_EMERGENCY)
+def test_representative_and_emergency_access(client, session_as, personas, persona, owner, flags, status):
+    from dossier.services import emergency_start
+    from espace_sante.access.actor import Actor
+    from espace_sante.access.middleware import SESSION_EMERGENCIES
+
+    document = make_document(getattr(personas, owner), title="Document du matrix", **flags)
+    if persona == "julien_for_leo":
+        session_as(client, "julien")
+        client.post(reverse("accounts:switch_profile"), {"profile": str(personas.leo.public_id)})
+    else:
+        session_as(client, "pharmacien_leroy")
+        actor = Actor.for_user(personas.pharmacien_leroy.user, verified=True)
+        access = emergency_start(patient=personas.camille, by=actor, kind="break_glass", reason="Malaise au comptoir")
+        session = client.session
+        session[SESSION_EMERGENCIES] = [str(access.public_id)]
+        session.save()
+    response = client.get(reverse("dossier:document_download", args=[document.public_id]))
+    assert response.status_code == status
+    traced = AuditEvent.objects.filter(action=Action.DOCUMENT_DOWNLOADED, patient=document.patient)
+    assert traced.exists() is (status == 200)
+    if persona == "pharmacien_emergency" and status == 200:
+        assert traced.get().data.get("emergency")
