@@ -4,39 +4,36 @@ A new URL without a row here fails `test_every_url_has_a_row`. 302 for anonymous
 page"; 403 means a role that may never enter the section; agents never get a patient page.
 """
 
+import importlib
+
 import pytest
 from django.urls import get_resolver, reverse
 
-PERSONAS = [
-    "anonymous",
-    "camille",
-    "julien",
-    "sophie",
-    "dr_martin",
-    "pharmacien_leroy",
-    "agent_cpam",
-    "agent_france_services",
-]
-PATIENTS = ("camille", "julien", "sophie")
-PROS = ("dr_martin", "pharmacien_leroy")
-AGENTS = ("agent_cpam", "agent_france_services")
+from tests.access.rows import (
+    AGENTS,
+    PATIENT_PAGE,
+    PATIENT_POST,
+    PERSONAS,
+    PRO_OBJECT,
+    PRO_PAGE,
+    PUBLIC,
+    UNKNOWN,
+    row,
+)
+
+APP_MATRICES = ("dossier", "profil", "messagerie", "agenda", "catalogue", "activation", "accounts")
 
 
-def row(*, anonymous: int, patient: int, pro: int, agent: int) -> dict[str, int]:
-    expected = {"anonymous": anonymous}
-    expected.update(dict.fromkeys(PATIENTS, patient))
-    expected.update(dict.fromkeys(PROS, pro))
-    expected.update(dict.fromkeys(AGENTS, agent))
-    return expected
+def _app_rows() -> dict:
+    rows = {}
+    for app in APP_MATRICES:
+        try:
+            module = importlib.import_module(f"tests.{app}.matrix")
+        except ModuleNotFoundError:
+            continue
+        rows.update(module.ROWS)
+    return rows
 
-
-PUBLIC = row(anonymous=200, patient=200, pro=200, agent=200)
-PATIENT_PAGE = row(anonymous=302, patient=200, pro=403, agent=403)
-
-PATIENT_POST = row(anonymous=302, patient=405, pro=403, agent=403)
-PRO_PAGE = row(anonymous=302, patient=403, pro=200, agent=403)
-PRO_OBJECT = row(anonymous=302, patient=403, pro=404, agent=403)
-UNKNOWN = (("public_id", "6f1c2b9e-0000-4000-8000-000000000000"),)
 
 # (url name, kwargs) → expected status per persona, for GET.
 MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
@@ -59,10 +56,6 @@ MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("accounts:switch_profile", ()): row(anonymous=302, patient=405, pro=403, agent=403),
     ("accounts:pro_home", ()): row(anonymous=302, patient=403, pro=200, agent=403),
     ("dossier:index", ()): PATIENT_PAGE,
-    ("profil:index", ()): PATIENT_PAGE,
-    ("messagerie:index", ()): PATIENT_PAGE,
-    ("agenda:index", ()): PATIENT_PAGE,
-    ("catalogue:index", ()): PATIENT_PAGE,
     ("activation:choice", ()): row(anonymous=302, patient=302, pro=302, agent=302),
     ("activation:activate", ()): row(anonymous=302, patient=302, pro=302, agent=302),
     ("activation:activate_verify", ()): row(anonymous=302, patient=302, pro=302, agent=302),
@@ -101,6 +94,7 @@ MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("share_open", (("token", "jeton-inconnu"),)): row(anonymous=404, patient=404, pro=404, agent=404),
     ("share_file", (("token", "jeton-inconnu"),)): row(anonymous=404, patient=404, pro=404, agent=404),
     ("admin:index", ()): row(anonymous=302, patient=302, pro=302, agent=200),
+    **_app_rows(),
 }
 
 CASES = [
