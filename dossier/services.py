@@ -94,6 +94,46 @@ def document_add(
     return document
 
 
+@transaction.atomic
+def document_add_generated(
+    *,
+    patient: Patient,
+    by: Actor,
+    content: bytes,
+    filename: str,
+    content_type: str,
+    title: str,
+    category: str,
+    author_kind: str,
+    author_label: str = "",
+    care_date: datetime.date | None = None,
+) -> Document:
+    """A document produced by the service itself or taken from another part of the space (a PDF synthesis, a
+    message attachment saved by the patient). The content was produced or already checked by the caller."""
+    public_id = uuid.uuid4()
+    name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(content))
+    record_ = MedicalRecord.objects.get(patient=patient)
+    document = Document(
+        public_id=public_id,
+        patient=patient,
+        title=title.strip()[:150],
+        category=category,
+        care_date=care_date or timezone.localdate(),
+        author_kind=author_kind,
+        author_label=author_label,
+        added_by=by.user,
+        file_name=name,
+        content_type=content_type,
+        size=len(content),
+        original_filename=filename[:150],
+        hidden_from_professionals=record_.hide_new_documents,
+    )
+    document.full_clean()
+    document.save()
+    record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document)
+    return document
+
+
 def _recipient(patient: Patient) -> str:
     """Who gets the record's e-mails: the person, or for someone without a login, the card holder."""
     if patient.user_id and patient.user.email:

@@ -26,6 +26,10 @@ app.conf.beat_schedule = {
     "purge-archives": {"task": "activation.tasks.purge_archives_task", "schedule": crontab(hour=3, minute=30)},
     # 08:00 every day: held results waiting for two weeks (R.1111-53)
     "held-results-notice": {"task": "dossier.tasks.held_results_notice_task", "schedule": crontab(hour=8, minute=0)},
+    # --- profil schedule ---
+    # --- messagerie schedule ---
+    # --- agenda schedule ---
+    # --- catalogue schedule ---
     # Every five minutes: campaign chunks whose worker died, print files left unpublished
     "resume-campaign-chunks": {"task": "activation.tasks.resume_campaign_chunks_task", "schedule": 300.0},
     # Every minute: deliver messages whose queueing was missed (broker down) or whose worker died.

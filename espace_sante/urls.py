@@ -20,6 +20,9 @@ urlpatterns = [
     path("pro/patients/<uuid:public_id>/urgence/", pro.emergency_access, name="pro_emergency"),
     path("pro/patients/<uuid:public_id>/ajouter/", pro.add_document, name="pro_add_document"),
     path("pro/documents/<uuid:public_id>/", pro.document, name="pro_document"),
+    # --- professional side of the apps (each app adds its own pro URLs here) ---
+    # messagerie pro URLs
+    # profil pro URLs
     path("partage/<str:token>/", share.share_page, name="share_open"),
     path("partage/<str:token>/fichier/", share.share_file, name="share_file"),
     path("admin/", admin.site.urls),

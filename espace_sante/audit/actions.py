@@ -46,6 +46,10 @@ class Action(models.TextChoices):
     SHARE_REVOKED = "dossier.share.revoked", "a révoqué un lien de partage"
     SHARE_OPENED = "dossier.share.opened", "a ouvert un document par un lien de partage"
     SHARE_REFUSED = "dossier.share.refused", "a tenté d’ouvrir un lien de partage expiré ou révoqué"
+    # --- profil actions (added by the profil app) ---
+    # --- messagerie actions ---
+    # --- agenda actions ---
+    # --- catalogue actions ---
     ACCESS_DENIED = "access.denied", "s’est vu refuser un accès"
 
 

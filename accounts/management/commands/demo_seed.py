@@ -1,3 +1,4 @@
+import importlib
 from base64 import b32encode
 from binascii import unhexlify
 
@@ -11,6 +12,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         personas = seed()
+        for app in ("dossier", "profil", "messagerie", "agenda", "catalogue"):
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError:
+                continue
+            module.seed_demo(personas)  # each app adds its demo data, idempotently
         rows = [
             ("Patiente adulte", "camille.lefevre", "code par e-mail (var/mails/)"),
             ("Parent de Léo et Emma", "julien.moreau", "code par e-mail (var/mails/)"),
