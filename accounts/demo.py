@@ -6,12 +6,13 @@ Every password is DEMO_PASSWORD; professionals and agents use the TOTP secrets b
 import datetime
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import services
 from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind, VitaleCardType
+from accounts.groups import ensure_groups
 from accounts.models import Agent, Patient, Professional, User
 from activation.enums import SpaceStatus
 
@@ -25,6 +26,7 @@ TOTP_KEYS = {
     "kine.bernard": "c1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "agent.cpam": "d1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "agent.franceservices": "e1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    "agent.superviseur": "f1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
 }
 
 
@@ -41,6 +43,7 @@ class Personas:
     kine_bernard: Professional
     agent_cpam: Agent
     agent_france_services: Agent
+    agent_superviseur: Agent
 
 
 def _patient(
@@ -165,19 +168,9 @@ def _space(patient: Patient, status: SpaceStatus) -> None:
         MedicalRecord.objects.get_or_create(patient=patient)
 
 
-AGENT_PERMISSIONS = [
-    ("accounts", "view_patient"),
-    ("activation", "add_opposition"),
-    ("activation", "view_opposition"),
-    ("activation", "add_provisionalcode"),
-]
-
-
 def _agent_group(name: str) -> Group:
-    group, _ = Group.objects.get_or_create(name=name)
-    for app_label, codename in AGENT_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(codename=codename, content_type__app_label=app_label))
-    return group
+    ensure_groups()
+    return Group.objects.get(name=name)
 
 
 @transaction.atomic
@@ -310,7 +303,16 @@ def seed() -> Personas:
         name="France services d’Amiens Nord",
         group=_agent_group("Conseiller France services"),
     )
+    agent_superviseur = _agent(
+        username="agent.superviseur",
+        first_name="Claire",
+        last_name="Fontaine",
+        organisation=Organisation.CPAM,
+        name="CPAM de la Haute-Garonne",
+        group=_agent_group("Superviseur"),
+    )
     return Personas(
+        agent_superviseur=agent_superviseur,
         camille=camille,
         julien=julien,
         leo=leo,

@@ -38,6 +38,13 @@ class HealthSpace(models.Model):
         verbose_name = "espace santé"
         verbose_name_plural = "espaces santé"
         indexes = [models.Index(fields=["status", "informed_at"], name="space_status_informed")]
+        permissions = [
+            ("close_space", "clôturer ou rouvrir un espace à la demande de la personne"),
+            ("record_death", "enregistrer un décès"),
+            ("update_contacts", "mettre à jour l’e-mail ou le téléphone"),
+            ("decide_child_profile", "aider un parent à activer ou opposer le profil d’un enfant"),
+            ("export_lists", "exporter les listes de suivi"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(status__in=SpaceStatus.values), name="space_status_known")]
 
     def __str__(self) -> str:

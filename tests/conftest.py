@@ -21,6 +21,7 @@ PERSONA_USERS = {
     "kine_bernard": "kine.bernard",
     "agent_cpam": "agent.cpam",
     "agent_france_services": "agent.franceservices",
+    "agent_superviseur": "agent.superviseur",
 }
 
 

@@ -20,6 +20,8 @@ class Action(models.TextChoices):
     CODE_ISSUED = "activation.code.issued", "a fait envoyer un nouveau code provisoire"
     CODE_VOIDED = "activation.code.voided", "a provoqué l’annulation d’un code provisoire"
     OPPOSITION_RECORDED = "activation.opposition.recorded", "a enregistré une opposition"
+    CONTACTS_UPDATED = "activation.contacts.updated", "a mis à jour vos coordonnées"
+    DEATH_RECORDED = "activation.death.recorded", "a enregistré un décès"
     RECEIPT_DOWNLOADED = "activation.receipt.downloaded", "a téléchargé un justificatif"
     RECORD_VIEWED = "dossier.record.viewed", "a consulté le dossier médical"
     DOCUMENT_VIEWED = "dossier.document.viewed", "a consulté un document"

@@ -27,6 +27,7 @@ class Command(BaseCommand):
             ("Masseur-kinésithérapeute", "kine.bernard", "application TOTP, /pro/connexion/"),
             ("Conseillère CPAM", "agent.cpam", "application TOTP, /admin/"),
             ("Conseiller France services", "agent.franceservices", "application TOTP, /admin/"),
+            ("Superviseure CPAM", "agent.superviseur", "application TOTP, /admin/"),
         ]
         self.stdout.write(f"Demo personas ready ({personas.camille.display_name} and 10 others).")
         self.stdout.write(f"Password for every account: {DEMO_PASSWORD}")
