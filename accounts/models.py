@@ -28,6 +28,8 @@ class User(AbstractUser):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField("type de compte", max_length=16, choices=UserKind.choices)
+    # Sessions opened before this instant are ended (set at logout: logging out ends every session).
+    sessions_valid_after = models.DateTimeField("sessions valables après", null=True, blank=True)
 
     objects = UserManager()
 

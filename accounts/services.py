@@ -215,3 +215,11 @@ def totp_enrolment_confirm(*, actor: Actor, device: TOTPDevice, token: str) -> b
     device.save(update_fields=["confirmed"])
     record(Action.SECOND_FACTOR_CHANGED, actor=actor, patient=actor.patient, device="totp")
     return True
+
+
+def sessions_end_all(*, user: User, actor: Actor) -> None:
+    """Logging out ends every session of the account, on every device."""
+    from django.utils import timezone
+
+    User.objects.filter(pk=user.pk).update(sessions_valid_after=timezone.now())
+    record(Action.LOGOUT, actor=actor)

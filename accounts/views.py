@@ -151,7 +151,7 @@ def pro_login_otp(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.actor.is_authenticated:
-        record(Action.LOGOUT, actor=request.actor)
+        services.sessions_end_all(user=request.actor.user, actor=request.actor)
     logout(request)
     messages.success(request, "Vous êtes déconnecté(e).")
     return redirect("home")

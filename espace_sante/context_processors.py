@@ -19,4 +19,9 @@ SKIPLINKS = [{"link": "#content", "label": "Contenu"}, {"link": "#header-navigat
 
 
 def portal(request) -> dict:
+    nonce = getattr(request, "csp_nonce", None)
+    if nonce is not None:
+        # django-csp's nonce is lazy and reads as false until used; django-dsfr's script tag tests it before
+        # writing nonce="…". Reading it here puts the nonce in both the page and the header.
+        str(nonce)
     return {"SITE_CONFIG": SITE_CONFIG, "skiplinks": SKIPLINKS, "actor": getattr(request, "actor", None)}

@@ -26,6 +26,20 @@ def section(*, title: str, intro: str, template: str = "section.html"):
 
 
 @login_not_required
+@require_http_methods(["GET", "HEAD"])
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers: 200 when the database, cache, storage and keys answer, 503 otherwise. No detail
+    beyond each dependency's state is given to an anonymous caller."""
+    from django.http import JsonResponse
+
+    from espace_sante.health import run_checks
+
+    checks = run_checks()
+    body = {"status": "ok" if all(c.ok for c in checks) else "degraded", "checks": {c.name: c.ok for c in checks}}
+    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+@login_not_required
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     context = {"title": "Formulaire expiré"}
     return render(request, "errors/csrf.html", context, status=403)

@@ -1,5 +1,6 @@
 """Shared fixtures: the demo personas, logging in as one of them, and a clean cache per test."""
 
+import datetime
 import os
 import time
 
@@ -8,9 +9,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import TOTP
 
 from accounts.demo import DEMO_PASSWORD, seed
+from accounts.enums import Sex, VitaleCardType
+from accounts.models import Patient
+from activation.enums import CodeChannel
+from activation.models import HealthSpace
+from activation.services.enrolment import code_issue
+from tests.activation.factories import nir_for
 
 PERSONA_USERS = {
     "camille": "camille.lefevre",
@@ -103,6 +111,38 @@ def login_as(personas, mailoutbox):
             login_patient(client, user.username, mailoutbox)
 
     return _login
+
+
+# --- People informed by a campaign, with a valid provisional code -----------------------------------------
+SERIAL = "80250000021112223334"
+
+
+@pytest.fixture
+def informed(db):
+    """An adult informed today, with a valid code: returns (patient, clear code)."""
+
+    def make(*, email="jeanne.martin@example.org", order=1, holder=None, birth=datetime.date(1990, 4, 2)):
+        patient = Patient.objects.create(
+            nir=nir_for(sex=2, year=birth.year, month=birth.month, order=order),
+            birth_name="Martin",
+            first_names="Jeanne Alice",
+            birth_date=birth,
+            sex=Sex.FEMALE,
+            birth_place_insee="31555",
+            email=email,
+            phone="0611223344",
+            address_line="3 place du Capitole",
+            postal_code="31000",
+            city="Toulouse",
+            vitale_card_type=VitaleCardType.WITH_PHOTO if holder is None else "",
+            vitale_serial=SERIAL if holder is None else "",
+            card_holder=holder,
+        )
+        HealthSpace.objects.create(patient=patient, informed_at=timezone.now())
+        _, code = code_issue(patient=patient, channel=CodeChannel.EMAIL)
+        return patient, code
+
+    return make
 
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop

@@ -32,7 +32,11 @@ class ActorMiddleware:
 
         verified = user.is_verified()
         login_at = request.session.get(SESSION_LOGIN_AT)
-        expired = login_at is None or time.time() - login_at > settings.SESSION_ABSOLUTE_SECONDS
+        expired = (
+            login_at is None
+            or time.time() - login_at > settings.SESSION_ABSOLUTE_SECONDS
+            or (user.sessions_valid_after is not None and login_at < user.sessions_valid_after.timestamp())
+        )
         if not verified or expired:
             actor = Actor.for_user(user, verified=False)
             record(Action.SESSION_EXPIRED, actor=actor, reason="absolute" if verified else "unverified")

@@ -1,0 +1,91 @@
+"""Property-based tests (Hypothesis): the normalisers, the throttle, and escaping of anything a person types."""
+
+import string
+import threading
+
+import pytest
+from django.template import Context, Template
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum.fr import nir as nir_check
+
+from activation import codes
+from activation.forms import NIR_ERROR, clean_nir_value
+from espace_sante.lib.throttle import Throttle
+
+CROCKFORD = st.text(alphabet=codes.ALPHABET, min_size=16, max_size=16)
+
+
+@given(CROCKFORD, st.sampled_from(["upper", "lower"]), st.booleans())
+def test_any_way_of_typing_a_code_gives_the_code_back(code, case, dashes):
+    typed = codes.display(code) if dashes else " ".join(code[i : i + 4] for i in range(0, 16, 4))
+    typed = typed.lower() if case == "lower" else typed
+    typed = typed.replace("0", "O") if "0" in code else typed
+    assert codes.normalize(typed) == code
+
+
+@given(st.text(max_size=40))
+def test_normalize_never_accepts_a_wrong_length_or_alphabet(raw):
+    result = codes.normalize(raw)
+    if result is not None:
+        assert len(result) == 16 and set(result) <= set(codes.ALPHABET)
+
+
+@given(st.integers(min_value=10**12, max_value=2 * 10**12 - 1))
+def test_nir_with_its_key_is_accepted_and_a_wrong_key_is_refused(number):
+    base = str(number)
+    key = 97 - number % 97
+    good = f"{base}{key:02d}"
+    assert clean_nir_value(good) == good
+    wrong = f"{base}{(key % 97) + 1:02d}"
+    if not nir_check.is_valid(wrong):
+        with pytest.raises(Exception, match=NIR_ERROR[:20]):
+            clean_nir_value(wrong)
+
+
+@pytest.mark.django_db
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.integers(min_value=1, max_value=6),
+    st.integers(min_value=1, max_value=20),
+    st.text(string.ascii_letters, min_size=3, max_size=12),
+)
+def test_throttle_never_admits_more_than_its_free_attempts(free, attempts, subject):
+    throttle = Throttle(f"prop-{subject}", free_attempts=free, base_delay_seconds=60, max_delay_seconds=3600)
+    throttle.reset(subject)
+    admitted = 0
+    for _ in range(attempts):
+        if throttle.retry_after(subject) == 0:
+            admitted += 1
+            throttle.failure(subject)
+    assert admitted == min(free, attempts)
+    throttle.reset(subject)
+
+
+@pytest.mark.django_db
+def test_throttle_counts_every_concurrent_failure():
+    throttle = Throttle("prop-concurrency", free_attempts=5, base_delay_seconds=60)
+    throttle.reset("x")
+    threads = [threading.Thread(target=throttle.failure, args=("x",)) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    count_key, _ = throttle._keys("x")
+    from django.core.cache import cache
+
+    assert cache.get(count_key) == 40  # atomic INCR: no lost update under concurrency
+    assert throttle.retry_after("x") > 0
+    throttle.reset("x")
+
+
+TEMPLATE = Template("<p>{{ name }}</p><h1>{{ title }}</h1>")
+
+
+@given(st.text(min_size=1, max_size=200), st.text(min_size=1, max_size=200))
+def test_anything_typed_is_escaped_when_shown(name, title):
+    html = TEMPLATE.render(Context({"name": name, "title": title}))
+    assert "<script" not in html.lower().replace("&lt;script", "")
+    for dangerous in ("<", ">", '"'):
+        if dangerous in name or dangerous in title:
+            assert html.count(dangerous) == html.count(dangerous) and html.count("<") == 4
