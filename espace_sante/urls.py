@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from dossier.views import pro, share
 from espace_sante import views
-from profil import views as profil_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,9 +23,7 @@ urlpatterns = [
     path("pro/documents/<uuid:public_id>/", pro.document, name="pro_document"),
     # --- professional side of the apps (each app adds its own pro URLs here) ---
     # messagerie pro URLs
-    path("pro/messagerie/", include("messagerie.pro_urls")),
     # profil pro URLs
-    path("pro/patients/<uuid:public_id>/profil/", profil_views.pro_profile, name="pro_profil"),
     path("partage/<str:token>/", share.share_page, name="share_open"),
     path("partage/<str:token>/fichier/", share.share_file, name="share_file"),
     path("admin/", admin.site.urls),

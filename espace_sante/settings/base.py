@@ -31,7 +31,6 @@ INSTALLED_APPS = [
     "django_otp",
     "widget_tweaks",
     "dsfr",
-    "oauth2_provider",
     "espace_sante",  # operator commands of the kernel (health)
     "espace_sante.crypto",
     "espace_sante.audit",
@@ -225,24 +224,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
-}
-
-# --- OAuth 2.0 for connected services (catalogue; django-oauth-toolkit) ------------------------------
-OAUTH2_PROVIDER = {
-    "PKCE_REQUIRED": True,
-    "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 60,
-    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 60 * 60,
-    "ROTATE_REFRESH_TOKEN": True,
-    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
-    "OAUTH2_VALIDATOR_CLASS": "catalogue.oauth.CatalogueOAuth2Validator",
-    "SCOPES": {
-        "measures:read": "Lire mes mesures",
-        "measures:write": "Ajouter des mesures",
-        "agenda:read": "Lire mon agenda",
-        "agenda:write": "Ajouter des rendez-vous à mon agenda",
-        "documents:read": "Lire mes documents des catégories choisies",
-        "documents:write": "Ajouter des documents",
-    },
-    "DEFAULT_SCOPES": ["measures:read"],
 }
