@@ -62,3 +62,23 @@ def render_batch_proof_task(chunk_id: int) -> None:
     from activation.services.campaign import batch_proof_render
 
     batch_proof_render(chunk_id=chunk_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sweep_missing_receipts_task() -> int:
+    """Every few minutes: receipts whose rendering was never queued (broker down) or was lost are redone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from activation.models import Closure, Opposition
+
+    cutoff = timezone.now() - timedelta(minutes=2)
+    count = 0
+    for pk in Opposition.objects.filter(receipt_name="", recorded_at__lt=cutoff).values_list("pk", flat=True)[:500]:
+        render_opposition_receipt_task.delay(pk)
+        count += 1
+    for pk in Closure.objects.filter(receipt_name="", closed_at__lt=cutoff).values_list("pk", flat=True)[:500]:
+        render_closure_receipt_task.delay(pk)
+        count += 1
+    return count

@@ -32,6 +32,7 @@ from activation.services.spaces import (
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.lib.tasks import enqueue_on_commit
 from espace_sante.lib.throttle import Throttle
 from espace_sante.outbox.services import email_enqueue, sms_enqueue
 
@@ -167,7 +168,7 @@ def opposition_record(
     record(Action.OPPOSITION_RECORDED, actor=by, patient=patient, target=opposition, channel=channel)
     from activation.tasks import render_opposition_receipt_task
 
-    render_opposition_receipt_task.delay_on_commit(opposition.pk)
+    enqueue_on_commit(render_opposition_receipt_task, opposition.pk)
     return opposition
 
 

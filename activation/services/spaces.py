@@ -13,6 +13,7 @@ from dossier.models import MedicalRecord
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.lib.tasks import enqueue_on_commit
 
 ALLOWED = {
     SpaceStatus.INFORMED: {SpaceStatus.OPEN, SpaceStatus.ACTIVE, SpaceStatus.OPPOSED},
@@ -116,7 +117,7 @@ def space_close(*, space: HealthSpace, by: Actor, deletion_requested: bool, reas
     )
     from activation.tasks import render_closure_receipt_task
 
-    render_closure_receipt_task.delay_on_commit(closure.pk)
+    enqueue_on_commit(render_closure_receipt_task, closure.pk)
     return closure
 
 

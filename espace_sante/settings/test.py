@@ -18,7 +18,7 @@ SITE_URL = "http://testserver"
 # Each test run uses its own Redis database number and key prefix (see tests/conftest.py for flushing).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "espace_sante.lib.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         # One prefix per pytest-xdist worker, so tests clean only their own keys.
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mes-test") + os.environ.get("PYTEST_XDIST_WORKER", ""),
