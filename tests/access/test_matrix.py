@@ -39,6 +39,7 @@ def _app_rows() -> dict:
 MATRIX: dict[tuple[str, tuple], dict[str, int]] = {
     ("home", ()): row(anonymous=200, patient=302, pro=200, agent=200),
     ("activation:start", ()): PUBLIC,
+    ("health", ()): PUBLIC,
     ("accounts:login", ()): row(anonymous=200, patient=302, pro=302, agent=302),
     ("accounts:login_otp", ()): row(anonymous=302, patient=302, pro=302, agent=302),
     ("accounts:pro_login", ()): row(anonymous=200, patient=302, pro=302, agent=302),
