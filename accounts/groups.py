@@ -31,7 +31,19 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
         ("activation", "view_opposition"),
         ("activation", "export_lists"),
     ],
-    "Référencement": [],  # catalogue permissions are added by the catalogue app
+    "Référencement": [
+        ("catalogue", "view_service"),
+        ("catalogue", "add_service"),
+        ("catalogue", "change_service"),
+        ("catalogue", "suspend_service"),
+        ("catalogue", "dereference_service"),
+        ("catalogue", "view_purpose"),
+        ("catalogue", "add_purpose"),
+        ("catalogue", "change_purpose"),
+        ("catalogue", "delete_purpose"),
+        ("catalogue", "view_servicereport"),
+        ("catalogue", "change_servicereport"),
+    ],
 }
 
 

@@ -1,16 +1,14 @@
 from django.urls import path
 
-from espace_sante.views import section
+from catalogue import views
 
 app_name = "catalogue"
 
 urlpatterns = [
-    path(
-        "",
-        section(
-            title="Catalogue de services",
-            intro="Les services numériques de santé référencés par l’État, que vous pouvez connecter à votre profil.",
-        ),
-        name="index",
-    ),
+    path("", views.index, name="index"),
+    path("services/<uuid:public_id>/", views.detail, name="detail"),
+    path("services/<uuid:public_id>/connecter/", views.connect, name="connect"),
+    path("services/<uuid:public_id>/signaler/", views.report, name="report"),
+    path("mes-services/", views.connections, name="connections"),
+    path("mes-services/<uuid:public_id>/deconnecter/", views.disconnect, name="disconnect"),
 ]

@@ -29,7 +29,16 @@ app.conf.beat_schedule = {
     # --- profil schedule ---
     # --- messagerie schedule ---
     # --- agenda schedule ---
+    # Every 15 minutes: agenda reminders (the day before from 18:00, the same day from 07:00, Paris time)
+    "agenda-reminders": {"task": "agenda.tasks.send_agenda_reminders_task", "schedule": crontab(minute="*/15")},
     # --- catalogue schedule ---
+    # 09:00 every day: minors' connections to confirm after 18, 90-day list of connected services
+    "catalogue-connections-daily": {
+        "task": "catalogue.tasks.connections_daily_task",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    # Every five minutes: receipts whose rendering was never queued (broker down) or was lost
+    "sweep-missing-receipts": {"task": "activation.tasks.sweep_missing_receipts_task", "schedule": 300.0},
     # Every five minutes: campaign chunks whose worker died, print files left unpublished
     "resume-campaign-chunks": {"task": "activation.tasks.resume_campaign_chunks_task", "schedule": 300.0},
     # Every minute: deliver messages whose queueing was missed (broker down) or whose worker died.

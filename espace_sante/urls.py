@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from dossier.views import pro, share
 from espace_sante import views
+from profil import views as profil_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +15,9 @@ urlpatterns = [
     path("messagerie/", include("messagerie.urls")),
     path("agenda/", include("agenda.urls")),
     path("catalogue/", include("catalogue.urls")),
+    # OAuth 2.0 for connected services: our consent page + DOT's token and revocation endpoints
+    path("oauth/", include("catalogue.oauth_urls")),
+    path("api/v1/", include("catalogue.api_urls")),
     path("pro/patients/", pro.patient_search, name="pro_search"),
     path("pro/patients/<uuid:public_id>/", pro.patient_record, name="pro_record"),
     path("pro/patients/<uuid:public_id>/acces/", pro.access_request, name="pro_access_request"),
@@ -23,7 +27,9 @@ urlpatterns = [
     path("pro/documents/<uuid:public_id>/", pro.document, name="pro_document"),
     # --- professional side of the apps (each app adds its own pro URLs here) ---
     # messagerie pro URLs
+    path("pro/messagerie/", include("messagerie.pro_urls")),
     # profil pro URLs
+    path("pro/patients/<uuid:public_id>/profil/", profil_views.pro_profile, name="pro_profil"),
     path("partage/<str:token>/", share.share_page, name="share_open"),
     path("partage/<str:token>/fichier/", share.share_file, name="share_file"),
     path("admin/", admin.site.urls),

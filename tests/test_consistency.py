@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "dossier", "profil", "messagerie", "agenda", "catalogue", "activation")
 SOURCE_FILES = [path for app in (*APPS, "espace_sante") for path in (ROOT / app).rglob("*.py")]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
-MEDICAL = re.compile(r"\b(Document|Message|Conversation|HealthProfile|Measure|Appointment)\.objects\b")
+MEDICAL = re.compile(
+    r"\b(Document|Message|Conversation|HealthProfile|ProfileEntry|ProfileProfessional|Measure|Appointment|ServiceMeasure|ServiceAppointment|AgendaEntry|PreventionItem)\.objects\b"
+)
 
 
 @pytest.mark.django_db

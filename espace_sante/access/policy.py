@@ -334,3 +334,589 @@ def share_link_for_token(token: str):
     if link is None:
         raise Http404
     return link
+
+
+# --- messagerie ---
+
+
+def _messaging_side(actor: Actor) -> str | None:
+    """ "professional" for a verified professional, "patient" for a verified patient (or representative)."""
+    if actor.is_verified_professional:
+        return "professional"
+    if actor.is_verified_patient and actor.acting_for is not None:
+        return "patient"
+    return None
+
+
+def can_receive_messages(patient: Patient) -> bool:
+    """A patient has a mailbox while their space is active (an opposition or a closure means none)."""
+    return patient.deceased_on is None and has_active_space(patient)
+
+
+def is_messaging_blocked(patient: Patient, professional) -> bool:
+    from messagerie.models import MessagingBlock
+
+    return MessagingBlock.objects.filter(patient=patient, professional=professional).exists()
+
+
+def _visible_messages_q(actor: Actor, prefix: str = "", conversation: str = "conversation__") -> Q:
+    """The messages of a visible conversation the actor may read:
+    - the professional: every message of their conversations;
+    - the patient side: messages sent after the patient's copy was deleted (if it was);
+    - a legal representative: besides, not the messages marked confidential for the minor.
+    """
+    from django.db.models import F
+
+    if _messaging_side(actor) != "patient":
+        return Q()
+    condition = Q(**{f"{conversation}patient_deleted_at__isnull": True}) | Q(
+        **{f"{prefix}sent_at__gt": F(f"{conversation}patient_deleted_at")}
+    )
+    if actor.is_representing:
+        condition &= Q(**{f"{prefix}hidden_from_representatives": False})
+    return condition
+
+
+def conversations_visible_to(actor: Actor):
+    """The conversations `actor` may list and open (a QuerySet, possibly empty):
+    - a professional: the conversations they are part of;
+    - a patient (or legal representative): those of the profile they act for, except a copy deleted with no
+      newer message; a representative never sees a conversation confidential for the minor.
+    Agents and everyone else: none.
+    """
+    from django.db.models import F
+
+    from messagerie.models import Conversation
+
+    side = _messaging_side(actor)
+    if side == "professional":
+        return Conversation.objects.filter(professional=actor.professional)
+    if side != "patient":
+        return Conversation.objects.none()
+    conversations = Conversation.objects.filter(patient=actor.acting_for).filter(
+        Q(patient_deleted_at__isnull=True) | Q(last_message_at__gt=F("patient_deleted_at"))
+    )
+    if actor.is_representing:
+        conversations = conversations.filter(hidden_from_representatives=False)
+    return conversations
+
+
+def conversations_with_unread(actor: Actor):
+    """`conversations_visible_to` annotated with `unread` (messages from the other side not read yet)."""
+    from django.db.models import Count
+
+    other = "patient" if _messaging_side(actor) == "professional" else "professional"
+    unread = Count(
+        "messages",
+        filter=Q(messages__sender_kind=other, messages__read_at__isnull=True)
+        & _visible_messages_q(actor, "messages__", conversation=""),
+    )
+    return conversations_visible_to(actor).annotate(unread=unread)
+
+
+def unread_messages_count(actor: Actor) -> int:
+    """Unread messages for the header and the dashboard: one query, remembered for the request."""
+    from messagerie.models import Message
+
+    if "messagerie_unread" not in actor._cache:
+        side = _messaging_side(actor)
+        if side is None:
+            count = 0
+        else:
+            other = "patient" if side == "professional" else "professional"
+            count = (
+                Message.objects.filter(conversation__in=conversations_visible_to(actor), sender_kind=other)
+                .filter(read_at__isnull=True)
+                .filter(_visible_messages_q(actor))
+                .count()
+            )
+        actor._cache["messagerie_unread"] = count
+    return actor._cache["messagerie_unread"]
+
+
+def conversation_for(actor: Actor, public_id: UUID, *, purpose: str = "view"):
+    """The conversation if `actor` is one of its participants (or represents the patient), else 404.
+    Opening it ("view") is traced in the patient's access history."""
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    conversation = (
+        conversations_visible_to(actor)
+        .select_related("patient__space", "professional__user")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404
+    if purpose == "view":
+        log.record(
+            Action.CONVERSATION_VIEWED,
+            actor=actor,
+            patient=conversation.patient,
+            target=conversation,
+            target_label=f"conversation avec {_correspondent_label(actor, conversation)}",
+        )
+    return conversation
+
+
+def _correspondent_label(actor: Actor, conversation) -> str:
+    if _messaging_side(actor) == "professional":
+        return conversation.patient.display_name
+    return conversation.professional.label
+
+
+def messages_visible_to(actor: Actor, conversation):
+    """The messages of an already fetched conversation that `actor` may read, oldest first."""
+    from messagerie.models import Message
+
+    return (
+        Message.objects.filter(conversation=conversation)
+        .filter(_visible_messages_q(actor))
+        .prefetch_related("attachments")
+        .order_by("sent_at", "pk")
+    )
+
+
+def attachment_for(actor: Actor, public_id: UUID, *, purpose: str = "download"):
+    """An attachment of a message `actor` may read, traced when opened; else 404 (missing or forbidden)."""
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+    from messagerie.models import Attachment, Message
+
+    attachment = (
+        Attachment.objects.select_related("message__conversation__patient", "message__conversation__professional")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    conversation = attachment.message.conversation
+    if not conversations_visible_to(actor).filter(pk=conversation.pk).exists():
+        raise Http404
+    if not Message.objects.filter(pk=attachment.message_id).filter(_visible_messages_q(actor)).exists():
+        raise Http404
+    if purpose != "download":
+        return attachment
+    log.record(
+        Action.ATTACHMENT_DOWNLOADED,
+        actor=actor,
+        patient=conversation.patient,
+        target=attachment,
+        target_label="pièce jointe de la messagerie",
+    )
+    return attachment
+
+
+def messaging_correspondents_for(actor: Actor, patient: Patient) -> list:
+    """The professionals a patient (or their representative) may start a conversation with:
+    - their médecin traitant;
+    - a professional who already wrote to them in a conversation that professional did not end;
+    never one the patient blocked.
+    """
+    from accounts.models import Professional
+    from messagerie.enums import SenderKind
+
+    if not actor.acts_for(patient):
+        return []
+    professionals = (
+        Professional.objects.filter(
+            Q(pk=patient.medecin_traitant_id)
+            | Q(
+                conversations__patient=patient,
+                conversations__ended_at__isnull=True,
+                conversations__messages__sender_kind=SenderKind.PROFESSIONAL,
+            )
+        )
+        .exclude(messaging_blocks__patient=patient)
+        .select_related("user")
+        .distinct()
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+    return list(professionals)
+
+
+def professional_write_refusal(actor: Actor, patient: Patient) -> str | None:
+    """Why this professional may not write to `patient` (French), or None. A professional writes to any
+    patient with an active space (found by NIR and birth date), unless the patient blocked them."""
+    if not actor.is_verified_professional:
+        return "Seul un professionnel de santé peut écrire à un patient."
+    if not can_receive_messages(patient):
+        return "Ce patient n’a pas de messagerie active dans Mon espace santé."
+    if is_messaging_blocked(patient, actor.professional):
+        return "Ce patient a choisi de ne plus recevoir vos messages. Vous ne pouvez pas lui écrire."
+    return None
+
+
+def reply_refusal(actor: Actor, conversation) -> str | None:
+    """Why `actor` may not answer in this (already fetched) conversation, or None. May answer:
+    - its professional, unless they ended it or the patient blocked them;
+    - the patient or a representative acting for them, unless the professional ended it or the patient
+      blocked that professional.
+    """
+    if conversation.is_ended:
+        return f"{conversation.ended_by_label} a mis fin à cet échange : il n’est plus possible d’y répondre."
+    side = _messaging_side(actor)
+    if side == "professional":
+        if conversation.professional_id != actor.professional.pk:
+            return "Cette conversation ne vous concerne pas."
+        return professional_write_refusal(actor, conversation.patient)
+    if side == "patient" and actor.acts_for(conversation.patient):
+        if is_messaging_blocked(conversation.patient, conversation.professional):
+            return "Vous avez bloqué les messages de ce professionnel : débloquez-le pour lui répondre."
+        if not can_receive_messages(conversation.patient):
+            return "La messagerie de ce profil n’est pas active."
+        return None
+    return "Cette conversation ne vous concerne pas."
+
+
+def can_end_conversation(actor: Actor, conversation) -> bool:
+    """Only the conversation's professional ends it, once."""
+    if not actor.is_verified_professional:
+        return False
+    if conversation.is_ended:
+        return False
+    return conversation.professional_id == actor.professional.pk
+
+
+def messaging_recipient_for(actor: Actor, public_id: UUID, *, searched: list[str]) -> Patient:
+    """A patient the professional found by NIR (or INS) and birth date in this session: no browsing by id."""
+    if not actor.is_verified_professional or str(public_id) not in searched:
+        raise Http404
+    patient = Patient.objects.select_related("space").filter(public_id=public_id, deceased_on__isnull=True).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def messaging_blocks_for(actor: Actor, patient: Patient) -> tuple[list, list]:
+    """For the patient's settings: (professionals who wrote and are not blocked, blocked professionals)."""
+    from accounts.models import Professional
+
+    if not actor.acts_for(patient):
+        raise Http404
+    blocked = list(
+        Professional.objects.filter(messaging_blocks__patient=patient).select_related("user").order_by("pk")
+    )
+    writers = list(
+        Professional.objects.filter(conversations__in=conversations_visible_to(actor))
+        .exclude(pk__in=[p.pk for p in blocked])
+        .select_related("user")
+        .distinct()
+        .order_by("pk")
+    )
+    return writers, blocked
+
+
+# --- profil ---
+
+
+def can_edit_health_profile(actor: Actor, patient: Patient) -> bool:
+    """The health profile is written and read in full by:
+    - the patient;
+    - a legal representative acting for them (parent of a minor, tutor).
+    Professionals see only the shared sections (`profile_for_professional`); agents never.
+    """
+    return actor.acts_for(patient)
+
+
+def can_write_directives(actor: Actor, patient: Patient) -> bool:
+    """Advance directives (L.1111-11) are written by an adult patient themself: never by a representative."""
+    if not actor.acts_for(patient):
+        return False
+    if actor.is_representing:
+        return False
+    return not patient.is_minor
+
+
+def health_profile_settings(actor: Actor, patient: Patient):
+    """The profile's settings (sections without object, organ donation), or None before the first write."""
+    from profil.models import HealthProfile
+
+    if not can_edit_health_profile(actor, patient):
+        raise Http404
+    return HealthProfile.objects.filter(patient=patient).first()
+
+
+def profile_entries_for(actor: Actor, patient: Patient, sections):
+    """Entries of `sections` the actor may list: all of them for the patient's side, none otherwise
+    (professionals go through `profile_for_professional`)."""
+    from profil.models import ProfileEntry
+
+    entries = ProfileEntry.objects.filter(patient=patient, section__in=list(sections)).in_order()
+    if not can_edit_health_profile(actor, patient):
+        return entries.none()
+    return entries
+
+
+def profile_entry_for(actor: Actor, public_id: UUID, *, section: str):
+    """An entry of the acting profile's `section`, for editing or deleting; 404 for anything else."""
+    from profil.models import ProfileEntry
+
+    entry = ProfileEntry.objects.select_related("patient").filter(public_id=public_id, section=section).first()
+    if entry is None or not can_edit_health_profile(actor, entry.patient):
+        raise Http404
+    if actor.acting_for is None or entry.patient_id != actor.acting_for.pk:
+        raise Http404  # only the profile currently selected in the header
+    return entry
+
+
+def measures_for(actor: Actor, patient: Patient):
+    from profil.models import Measure
+
+    measures = Measure.objects.filter(patient=patient).in_order()
+    if not can_edit_health_profile(actor, patient):
+        return measures.none()
+    return measures
+
+
+def measure_for(actor: Actor, public_id: UUID):
+    from profil.models import Measure
+
+    measure = Measure.objects.select_related("patient").filter(public_id=public_id).first()
+    if measure is None or actor.acting_for is None or measure.patient_id != actor.acting_for.pk:
+        raise Http404
+    if not can_edit_health_profile(actor, measure.patient):
+        raise Http404
+    return measure
+
+
+def profile_professionals_for(actor: Actor, patient: Patient):
+    from profil.models import ProfileProfessional
+
+    designations = ProfileProfessional.objects.filter(patient=patient).select_related("professional__user")
+    if not can_edit_health_profile(actor, patient):
+        return designations.none()
+    return designations.order_by("role")
+
+
+def profile_professional_for(actor: Actor, public_id: UUID):
+    from profil.models import ProfileProfessional
+
+    designation = ProfileProfessional.objects.select_related("patient").filter(public_id=public_id).first()
+    if designation is None or actor.acting_for is None or designation.patient_id != actor.acting_for.pk:
+        raise Http404
+    if not can_edit_health_profile(actor, designation.patient):
+        raise Http404
+    return designation
+
+
+def profile_for_professional(actor: Actor, patient: Patient) -> dict:
+    """The shared part of the health profile for a professional who may read the record (same rules as
+    `professional_access`): vaccinations, diseases, hospitalisations, allergies, and the advance directives
+    among the documents they may see. Traced in the patient's history; 404 otherwise."""
+    from dossier.enums import DocumentCategory
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+    from profil.models import ProfileEntry
+    from profil.sections import SHARED_SECTIONS
+
+    access = professional_access(actor, patient)
+    if not access.allowed:
+        if actor.is_verified_professional:
+            log.record(Action.ACCESS_DENIED, actor=actor, patient=patient, what="profil", blocked=access.blocked)
+        raise Http404
+    log.record(
+        Action.PROFILE_VIEWED,
+        actor=actor,
+        patient=patient,
+        target_label="profil médical",
+        **_emergency_data(actor, patient),
+    )
+    entries = ProfileEntry.objects.filter(patient=patient, section__in=SHARED_SECTIONS).in_order()
+    directives = (
+        documents_visible_to(actor, patient).filter(category=DocumentCategory.DIRECTIVES).order_by("-care_date")
+    )
+    return {"entries": list(entries), "directives": list(directives)}
+
+
+def messaging_patient_search(actor: Actor, *, nir: str, birth_date) -> Patient | None:
+    """A professional looks a patient up by NIR (or INS) and birth date, never by browsing. Traced."""
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    if not actor.is_verified_professional:
+        return None
+    patients = Patient.objects.select_related("space").filter(deceased_on__isnull=True)
+    patient = patients.filter(nir=nir, birth_date=birth_date).first()
+    log.record(Action.PATIENT_SEARCHED, actor=actor, patient=patient, found=patient is not None, purpose="messagerie")
+    return patient
+
+
+# --- agenda ---
+
+
+def agenda_profiles(actor: Actor) -> list[Patient]:
+    """Profiles whose agenda a person sees together:
+    - their own;
+    - those they legally represent with an open space (a parent sees the children's entries, with each
+      child's name).
+    Professionals and agents see no agenda.
+    """
+    if not actor.is_verified_patient:
+        return []
+    return [profile for profile in actor.profiles if can_act_for(actor, profile)]
+
+
+def agenda_entries_visible_to(actor: Actor):
+    """The agenda entries of every profile in `agenda_profiles` (a QuerySet, possibly empty)."""
+    from agenda.models import AgendaEntry
+
+    return AgendaEntry.objects.filter(patient__in=agenda_profiles(actor)).select_related("patient")
+
+
+def can_manage_agenda_entry(actor: Actor, entry) -> bool:
+    """May open, edit, cancel, delete or export an agenda entry:
+    - the patient themself;
+    - a legal representative with an open representation.
+    """
+    return actor.acts_for(entry.patient)
+
+
+def agenda_entry_for(actor: Actor, public_id: UUID, *, purpose: str = "view"):
+    """An agenda entry the actor may see or manage; 404 for missing and forbidden alike. Opening it is traced."""
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    entry = agenda_entries_visible_to(actor).filter(public_id=public_id).first()
+    if entry is None or not can_manage_agenda_entry(actor, entry):
+        raise Http404
+    if purpose == "view":
+        log.record(Action.AGENDA_ENTRY_VIEWED, actor=actor, patient=entry.patient, target=entry)
+    return entry
+
+
+def agenda_settings_for(actor: Actor, patient: Patient):
+    """A profile's agenda settings (defaults, unsaved, if never changed): the patient or a representative."""
+    from agenda.models import AgendaSettings
+
+    if not actor.acts_for(patient):
+        raise Http404
+    return AgendaSettings.objects.filter(patient=patient).first() or AgendaSettings(patient=patient)
+
+
+def prevention_items_for(actor: Actor, patient: Patient) -> dict:
+    """The states the patient set on prevention suggestions, by rule code: the patient or a representative."""
+    from agenda.models import PreventionItem
+
+    if not actor.acts_for(patient):
+        raise Http404
+    return {item.code: item for item in PreventionItem.objects.filter(patient=patient)}
+
+
+def agenda_feed_for_token(token: str):
+    """The private calendar feed opened by a calendar application with its secret token.
+
+    Returns (settings, owner, entries). 404 for an unknown, renewed or revoked token, and when the owner's
+    space is no longer active. The token stands for the owner: the feed covers the profiles the owner may act
+    for now, so a representation that ended drops out of the feed at once.
+    """
+    from agenda.models import AgendaSettings
+    from agenda.services import FEED_HASH_PURPOSE
+    from espace_sante.crypto.hashing import keyed_hash
+
+    if not token:
+        raise Http404
+    settings_ = (
+        AgendaSettings.objects.select_related("patient__space", "patient__user")
+        .filter(feed_token_hash=keyed_hash(token, purpose=FEED_HASH_PURPOSE))
+        .first()
+    )
+    if settings_ is None:
+        raise Http404
+    owner = settings_.patient
+    if owner.user is None or not owner.user.is_active or not has_active_space(owner):
+        raise Http404
+    owner_actor = Actor.for_user(owner.user, verified=True)
+    return settings_, owner, agenda_entries_visible_to(owner_actor)
+
+
+# --- catalogue ---
+
+
+def connections_visible_to(actor: Actor, patient: Patient):
+    """The live service connections of `patient`: for the patient or a legal representative acting for them."""
+    from catalogue.models import Connection
+
+    connections = Connection.objects.live().filter(patient=patient)
+    if not actor.acts_for(patient):
+        return connections.none()
+    return connections.select_related("service").prefetch_related("purposes").order_by("service__name")
+
+
+def connection_for(actor: Actor, public_id: UUID):
+    """A live connection of the profile currently selected in the header; 404 otherwise."""
+    from catalogue.models import Connection
+
+    connection = Connection.objects.live().select_related("service", "patient").filter(public_id=public_id).first()
+    if connection is None or actor.acting_for is None or connection.patient_id != actor.acting_for.pk:
+        raise Http404
+    if not actor.acts_for(connection.patient):
+        raise Http404
+    return connection
+
+
+def can_service_use(connection, scope: str) -> bool:
+    """A connected service may use a data scope of the API when:
+    - the connection is active (not ended, not waiting for the young adult's confirmation);
+    - the service is online (not suspended, offline or dereferenced);
+    - the patient's space is active;
+    - one of the purposes the patient accepted grants this scope.
+    """
+    from catalogue.enums import ConnectionStatus, ServiceStatus
+
+    if connection.status != ConnectionStatus.ACTIVE:
+        return False
+    if connection.needs_reapproval:
+        return False
+    if connection.service.status != ServiceStatus.ONLINE:
+        return False
+    if not has_active_space(connection.patient):
+        return False
+    return scope in connection.granted_scopes()
+
+
+def service_documents_visible(connection):
+    """Documents a connected service may read: those the patient sees, in the categories of the accepted
+    purposes; never a document kept from representatives when a representative made the connection."""
+    from catalogue.enums import Scope
+    from dossier.models import Document
+
+    if not can_service_use(connection, Scope.DOCUMENTS_READ):
+        return Document.objects.none()
+    documents = Document.objects.filter(patient=connection.patient, category__in=connection.document_categories())
+    documents = documents.filter(
+        Q(visible_to_patient_from__isnull=True) | Q(visible_to_patient_from__lte=timezone.now())
+    )
+    if connection.connected_by_id != connection.patient.user_id:
+        documents = documents.filter(hidden_from_representatives=False)
+    return documents.order_by("-care_date", "-added_at")
+
+
+def service_document_for(connection, public_id: UUID):
+    """One document a connected service may read; 404 for missing and forbidden alike."""
+    document = service_documents_visible(connection).filter(public_id=public_id).first()
+    if document is None:
+        raise Http404
+    return document
+
+
+def service_measures_visible(connection):
+    """Measures a service may read (scope measures:read): every measure sent by a service to this patient."""
+    from catalogue.enums import Scope
+    from catalogue.models import ServiceMeasure
+
+    measures = ServiceMeasure.objects.filter(patient=connection.patient).order_by("-effective_at", "-pk")
+    if not can_service_use(connection, Scope.MEASURES_READ):
+        return measures.none()
+    return measures
+
+
+def service_appointments_visible(connection):
+    """Appointments a service may read (scope agenda:read): those sent by services to this patient."""
+    from catalogue.enums import Scope
+    from catalogue.models import ServiceAppointment
+
+    appointments = ServiceAppointment.objects.filter(patient=connection.patient).order_by("starts_at", "pk")
+    if not can_service_use(connection, Scope.AGENDA_READ):
+        return appointments.none()
+    return appointments

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django_otp",
     "widget_tweaks",
     "dsfr",
+    "oauth2_provider",
     "espace_sante",  # operator commands of the kernel (health)
     "espace_sante.crypto",
     "espace_sante.audit",
@@ -93,7 +94,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "espace_sante.lib.cache.TolerantRedisCache",  # the portal stays up while Redis is away
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mes"),
     }
@@ -137,10 +138,11 @@ OTP_THROTTLE_FACTOR = 1  # 1, 2, 4, 8 … seconds between wrong second-factor co
 LOGIN_THROTTLE = {"free_attempts": 5, "base_delay_seconds": 30, "max_delay_seconds": 3600, "window_seconds": 3600}
 
 # --- Sessions and cookies ---------------------------------------------------------------------------
+# Sessions are read from Redis and written through to PostgreSQL, so a Redis outage logs nobody out.
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cache"
+    "django.contrib.sessions.backends.cached_db"
     if env_bool("SESSIONS_IN_CACHE", True)
-    else ("django.contrib.sessions.backends.db")
+    else "django.contrib.sessions.backends.db"
 )
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)  # idle expiry: renewed on every request
 SESSION_SAVE_EVERY_REQUEST = True
@@ -224,4 +226,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
+}
+
+# --- OAuth 2.0 for connected services (catalogue; django-oauth-toolkit) ------------------------------
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 10 * 60,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 60 * 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "OAUTH2_VALIDATOR_CLASS": "catalogue.oauth.CatalogueOAuth2Validator",
+    "SCOPES": {
+        "measures:read": "Lire mes mesures",
+        "measures:write": "Ajouter des mesures",
+        "agenda:read": "Lire mon agenda",
+        "agenda:write": "Ajouter des rendez-vous à mon agenda",
+        "documents:read": "Lire mes documents des catégories choisies",
+        "documents:write": "Ajouter des documents",
+    },
+    "DEFAULT_SCOPES": ["measures:read"],
 }

@@ -1,7 +1,32 @@
-"""Roles × pages rows for the catalogue app (run by tests/access/test_matrix.py)."""
+"""Roles × pages rows for the catalogue app (run by tests/access/test_matrix.py).
 
-from tests.access.rows import PATIENT_PAGE
+The OAuth endpoints and the /api/v1/ FHIR endpoints are listed too. A browser session never opens the
+API: it answers 401 (no bearer token) to everyone, signed in or not; the real API behaviour, with
+tokens, is covered by tests/catalogue/test_api.py. DOT's token and revocation endpoints take POST only.
+The consent page without OAuth parameters answers 400 (invalid request) to patients.
+"""
+
+from tests.access.rows import PATIENT_PAGE, PATIENT_POST, UNKNOWN, row
+
+PATIENT_OBJECT = row(anonymous=302, patient=404, pro=403, agent=403)
+API = row(anonymous=401, patient=401, pro=401, agent=401)
+POST_ONLY = row(anonymous=405, patient=405, pro=405, agent=405)
 
 ROWS = {
     ("catalogue:index", ()): PATIENT_PAGE,
+    ("catalogue:connections", ()): PATIENT_PAGE,
+    ("catalogue:detail", UNKNOWN): PATIENT_OBJECT,
+    ("catalogue:report", UNKNOWN): PATIENT_OBJECT,
+    ("catalogue:connect", UNKNOWN): PATIENT_POST,
+    ("catalogue:disconnect", UNKNOWN): PATIENT_POST,
+    ("oauth2_provider:authorize", ()): row(anonymous=302, patient=400, pro=403, agent=403),
+    ("oauth2_provider:token", ()): POST_ONLY,
+    ("oauth2_provider:revoke-token", ()): POST_ONLY,
+    ("api:observations", ()): API,
+    ("api:observation", UNKNOWN): API,
+    ("api:appointments", ()): API,
+    ("api:appointment", UNKNOWN): API,
+    ("api:document_references", ()): API,
+    ("api:document_reference", UNKNOWN): API,
+    ("api:binary", UNKNOWN): API,
 }

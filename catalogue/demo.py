@@ -1,0 +1,197 @@
+"""A dozen plausible referenced services, and one connection for Camille (idempotent)."""
+
+import datetime
+
+from django.db import transaction
+
+from catalogue.enums import ConnectionStatus, ServiceCategory, ServiceStatus
+from catalogue.models import Connection, Purpose, Service
+from catalogue.services import service_application_ensure
+
+MEASURES_WRITE = (
+    "Importer mes mesures",
+    "Vos mesures (poids, tension…) arrivent dans votre espace.",
+    "measures:write",
+)
+MEASURES_READ = ("Consulter mes mesures", "Le service affiche l’évolution de vos mesures.", "measures:read")
+AGENDA = (
+    "Partager mes rendez-vous",
+    "Vos rendez-vous pris sur ce service arrivent dans votre agenda.",
+    "agenda:read agenda:write",
+)
+DOCS_BIO = (
+    "Consulter mes résultats de biologie",
+    "Le service lit vos résultats d’analyses.",
+    "documents:read",
+    ["biologie"],
+)
+DOCS_ORD = (
+    "Consulter mes ordonnances et comptes rendus",
+    "Le service lit vos ordonnances et comptes rendus.",
+    "documents:read",
+    ["ordonnances", "comptes_rendus"],
+)
+DOCS_WRITE = ("Déposer des documents", "Le service ajoute ses comptes rendus à vos documents.", "documents:write")
+
+SERVICES = [
+    (
+        "Tensio Suivi",
+        "Hexasanté SAS",
+        "mesures",
+        ServiceCategory.CHRONIQUE,
+        "",
+        "Suivez votre tension artérielle avec un tensiomètre connecté.",
+        [MEASURES_WRITE, MEASURES_READ],
+    ),
+    (
+        "Diabéto Carnet",
+        "Glycolab",
+        "mesures",
+        ServiceCategory.CHRONIQUE,
+        "",
+        "Votre carnet de glycémie et le suivi de votre diabète.",
+        [MEASURES_WRITE, MEASURES_READ, DOCS_BIO],
+    ),
+    (
+        "RDV Santé Occitanie",
+        "GIP e-santé Occitanie",
+        "agenda",
+        ServiceCategory.RENDEZ_VOUS,
+        "occ",
+        "Prenez rendez-vous avec les professionnels de santé de la région.",
+        [AGENDA],
+    ),
+    (
+        "Doctolien",
+        "Doctolien SA",
+        "agenda",
+        ServiceCategory.RENDEZ_VOUS,
+        "",
+        "Prise de rendez-vous en ligne chez plus de 50 000 praticiens.",
+        [AGENDA, DOCS_ORD],
+    ),
+    (
+        "Téléconsult Express",
+        "Médecins en ligne SAS",
+        "service",
+        ServiceCategory.TELECONSULTATION,
+        "",
+        "Consultez un médecin en vidéo, 7 jours sur 7.",
+        [AGENDA, DOCS_ORD, DOCS_WRITE],
+    ),
+    (
+        "Bouger Plus",
+        "Association Sport Santé France",
+        "mesures",
+        ServiceCategory.BIEN_ETRE,
+        "",
+        "Des programmes d’activité physique adaptée et le suivi de vos pas.",
+        [MEASURES_WRITE],
+    ),
+    (
+        "Mes Vaccins Famille",
+        "Vaccinum",
+        "service",
+        ServiceCategory.PREVENTION,
+        "",
+        "Les rappels de vaccination de toute la famille.",
+        [AGENDA, ("Consulter mes documents de prévention", "", "documents:read", ["prevention"])],
+    ),
+    (
+        "Aidant Connect",
+        "Réseau des aidants",
+        "service",
+        ServiceCategory.AIDANTS,
+        "idf hdf",
+        "Un accompagnement pour les proches aidants : droits, répit, soutien.",
+        [AGENDA],
+    ),
+    (
+        "Grossesse Sereine",
+        "Maternia",
+        "agenda",
+        ServiceCategory.GROSSESSE,
+        "",
+        "Le suivi de grossesse semaine par semaine et vos rendez-vous.",
+        [AGENDA, MEASURES_WRITE],
+    ),
+    (
+        "Dépist’Cancer",
+        "Centres régionaux de dépistage",
+        "service",
+        ServiceCategory.PREVENTION,
+        "bre pdl naq",
+        "Vos invitations aux dépistages organisés des cancers.",
+        [AGENDA, ("Consulter mes résultats de dépistage", "", "documents:read", ["prevention", "imagerie"])],
+    ),
+    (
+        "Mon Psy Écoute",
+        "PsyLink",
+        "agenda",
+        ServiceCategory.SANTE_MENTALE,
+        "",
+        "Des séances avec des psychologues partenaires du dispositif Mon soutien psy.",
+        [AGENDA],
+    ),
+    (
+        "Cardio Veille",
+        "Cardionum",
+        "mesures",
+        ServiceCategory.CHRONIQUE,
+        "ara",
+        "La télésurveillance de l’insuffisance cardiaque avec votre cardiologue.",
+        [MEASURES_WRITE, MEASURES_READ, DOCS_WRITE],
+    ),
+]
+
+LONG = (
+    "{name} est un service numérique de santé référencé par l’État dans le catalogue de Mon espace santé. "
+    "Il respecte les référentiels d’interopérabilité et de sécurité et l’éthique du numérique en santé. "
+    "Vous choisissez ce qu’il peut faire avec vos données, finalité par finalité, et vous pouvez le déconnecter à "
+    "tout moment."
+)
+
+
+def _slug(name: str) -> str:
+    return "".join(c for c in name.lower().replace(" ", "-") if c.isalnum() or c == "-").strip("-")
+
+
+@transaction.atomic
+def seed_demo(personas) -> None:
+    for index, (name, publisher, logo, category, regions, short, purposes) in enumerate(SERVICES):
+        service, _ = Service.objects.get_or_create(
+            name=name,
+            defaults={
+                "publisher": publisher,
+                "logo": f"img/catalogue/{logo}.svg",
+                "short_description": short,
+                "description": LONG.format(name=name),
+                "category": category,
+                "regions": regions,
+                "website": f"https://{_slug(name)}.example",
+                "referenced_on": datetime.date(2024, 1, 15) + datetime.timedelta(days=37 * index),
+                "status": ServiceStatus.ONLINE,
+            },
+        )
+        service_application_ensure(service=service, redirect_uris=f"https://{_slug(name)}.example/oauth/callback")
+        for position, purpose in enumerate(purposes):
+            label, explanation, scopes, *categories = purpose
+            Purpose.objects.get_or_create(
+                service=service,
+                label=label,
+                defaults={
+                    "explanation": explanation,
+                    "scopes": scopes,
+                    "document_categories": categories[0] if categories else [],
+                    "position": position,
+                },
+            )
+    tensio = Service.objects.get(name="Tensio Suivi")
+    if not Connection.objects.filter(service=tensio, patient=personas.camille).exists():
+        connection = Connection.objects.create(
+            service=tensio,
+            patient=personas.camille,
+            connected_by=personas.camille.user,
+            status=ConnectionStatus.ACTIVE,
+        )
+        connection.purposes.set(tensio.purposes.all())
