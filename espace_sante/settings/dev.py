@@ -5,7 +5,7 @@ from espace_sante.settings._fixed_keys import set_default_keys
 set_default_keys()
 
 from espace_sante.settings.base import *  # noqa: E402,F403
-from espace_sante.settings.base import BASE_DIR, MIDDLEWARE  # noqa: E402
+from espace_sante.settings.base import BASE_DIR, MIDDLEWARE, OAUTH2_PROVIDER  # noqa: E402
 from espace_sante.settings.env import env_str  # noqa: E402
 
 DEBUG = True
@@ -39,3 +39,10 @@ CSRF_COOKIE_NAME = "csrftoken"
 
 # Static files come from the staticfiles app here (runserver, live_server); WhiteNoise serves them in production.
 MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]
+
+# Connected services reach the portal over plain http on localhost here (demo, live_server in tests).
+OAUTH2_PROVIDER = {
+    **OAUTH2_PROVIDER,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
+}

@@ -8,7 +8,7 @@ import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from espace_sante.settings.base import *  # noqa: E402,F403
-from espace_sante.settings.base import BASE_DIR, MIDDLEWARE, REDIS_URL  # noqa: E402
+from espace_sante.settings.base import BASE_DIR, MIDDLEWARE, OAUTH2_PROVIDER, REDIS_URL  # noqa: E402
 from espace_sante.settings.env import env_str  # noqa: E402
 
 DEBUG = False
@@ -43,3 +43,10 @@ CSRF_COOKIE_NAME = "csrftoken"
 
 # Static files come from the staticfiles app here (runserver, live_server); WhiteNoise serves them in production.
 MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]
+
+# Connected services reach the portal over plain http on localhost here (demo, live_server in tests).
+OAUTH2_PROVIDER = {
+    **OAUTH2_PROVIDER,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
+}

@@ -83,7 +83,9 @@ def test_dereferencing_disconnects_everyone_and_tells_them(
         services.service_dereference(service=service, by=agent)
     assert not Connection.objects.live().exists()
     assert AccessToken.objects.get(scope__contains="connection:").is_expired()
-    assert RefreshToken.objects.get(token=tokens["refresh_token"]).revoked is not None
+    refresh = RefreshToken.objects.get(access_token__scope__contains="connection:")
+    assert refresh.revoked is not None
+    assert refresh.token != tokens["refresh_token"]  # stored hashed (RFC 9700 §4), never in clear
     recipients = sorted(message.to[0] for message in mailoutbox)
     assert recipients == ["camille.lefevre@example.org", "julien.moreau@example.org"]
     assert all(service.name in message.body for message in mailoutbox)
