@@ -124,7 +124,7 @@ def _rows(path: Path, rejects: csv.writer, report: ImportReport, progress: Calla
         for line, row in enumerate(reader, start=2):
             report.read += 1
             if progress and report.read % 10000 == 0:
-                progress(handle.tell())
+                progress(handle.buffer.tell())  # the text layer cannot tell() while csv iterates
             try:
                 values = validate_row(row)
             except RowError as error:
@@ -179,6 +179,11 @@ WHERE (accounts_patient.birth_name, accounts_patient.first_names, accounts_patie
        EXCLUDED.vitale_card_type, EXCLUDED.vitale_serial)
 RETURNING (xmax = 0) AS inserted
 """
+# Counted by PostgreSQL: fetching one row per person only to count them made memory grow with the file.
+_UPSERT_COUNTED = f"""
+WITH upserted AS ({_UPSERT})
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+"""
 
 
 def _import_postgresql(rows, rejects, report: ImportReport) -> None:
@@ -212,12 +217,8 @@ def _import_postgresql(rows, rejects, report: ImportReport) -> None:
         for line, nir in cursor.fetchall():
             _reject(rejects, report, line, nir, "ouvrant droit inconnu")
             report.valid -= 1
-        cursor.execute(_UPSERT)
-        for (inserted,) in cursor.fetchall():
-            if inserted:
-                report.created += 1
-            else:
-                report.updated += 1
+        cursor.execute(_UPSERT_COUNTED)
+        report.created, report.updated = cursor.fetchone()
         cursor.execute(
             f"""UPDATE accounts_patient p SET card_holder_id = h.id, updated_at = now()
             FROM {STAGING} s LEFT JOIN accounts_patient h ON h.nir = NULLIF(s.holder_nir, '')

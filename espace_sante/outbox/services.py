@@ -83,8 +83,24 @@ def outbox_claim(limit: int = CLAIM_BATCH) -> list[int]:
 
 def outbox_deliver(ids: list[int]) -> int:
     """Send claimed rows; each is marked SENT (and its body wiped) right after its own send."""
-    sent = 0
     connection = get_connection()
+    try:
+        connection.open()  # one SMTP session per batch, not one per message
+    except Exception as error:  # noqa: BLE001 — relay unreachable: the batch goes back to the queue
+        from django.db.models import F
+
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.QUEUED, attempts=F("attempts") + 1, last_error=type(error).__name__
+        )
+        return 0
+    try:
+        return _deliver_batch(connection, ids)
+    finally:
+        connection.close()
+
+
+def _deliver_batch(connection, ids: list[int]) -> int:
+    sent = 0
     for message in OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).order_by("pk"):
         try:
             if message.channel == Channel.EMAIL:

@@ -77,3 +77,16 @@ def test_missing_columns_stop_with_a_clear_error(tmp_path):
     path.write_text("nir;nom\n1;2\n")
     with pytest.raises(CommandError, match="colonnes manquantes"):
         _import(path)
+
+
+def test_a_large_file_imports_with_progress(tmp_path):
+    """Progress is reported every 10,000 rows while the CSV reader iterates (a crash there once rolled
+    back every import of 10,000 rows or more)."""
+    rows = [registry_row(i) for i in range(10_001)]
+    path = write_registry(tmp_path / "grand.csv", rows)
+    seen = []
+    from activation.services.registry import registry_import
+
+    report = registry_import(path=path, progress=seen.append)
+    assert report.read == 10_001 and report.created == 10_001 - report.rejected
+    assert seen and seen[0] > 0
