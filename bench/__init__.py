@@ -1,0 +1,1 @@
+"""Benchmarks of the registry import, the information campaign and e-mail rendering: see README.md."""
