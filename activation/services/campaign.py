@@ -14,6 +14,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -87,22 +88,28 @@ def campaign_start(
     ids = eligible_patients(departements=departements).values_list("pk", flat=True)
     if limit is not None:
         ids = ids[:limit]
-    chunks, batch, number = [], [], 0
+    # Chunks are written as they fill: holding every chunk's id list until the end made memory grow with N.
+    pending, batch, number, people = [], [], 0, 0
     for pk in ids.iterator(chunk_size=20000):
         batch.append(pk)
         if len(batch) == chunk_size:
             number += 1
-            chunks.append(CampaignChunk(run=run, number=number, patient_ids=batch))
+            people += len(batch)
+            pending.append(CampaignChunk(run=run, number=number, patient_ids=batch))
             batch = []
+            if len(pending) == 20:
+                CampaignChunk.objects.bulk_create(pending)
+                pending = []
     if batch:
         number += 1
-        chunks.append(CampaignChunk(run=run, number=number, patient_ids=batch))
-    CampaignChunk.objects.bulk_create(chunks, batch_size=200)
-    run.people = sum(len(chunk.patient_ids) for chunk in chunks)
+        people += len(batch)
+        pending.append(CampaignChunk(run=run, number=number, patient_ids=batch))
+    CampaignChunk.objects.bulk_create(pending)
+    run.people = people
     run.save(update_fields=["people"])
     for chunk_id in CampaignChunk.objects.filter(run=run).values_list("pk", flat=True):
         process_campaign_chunk_task.delay_on_commit(chunk_id)
-    if not chunks:
+    if not number:
         run.status, run.finished_at = RunStatus.DONE, timezone.now()
         run.save(update_fields=["status", "finished_at"])
     return run
@@ -130,7 +137,8 @@ def _close_finished_runs() -> None:
         if not run.chunks.exclude(status=ChunkStatus.DONE).exists():
             # A worker that died between its commit and its rename left a committed batch as `.partial`;
             # campaign_resume only looks at running runs, so publish every batch before closing this one.
-            for chunk in run.chunks.filter(letters__gt=0):
+            # Only the numbers: loading every chunk's id list here made memory grow with N.
+            for chunk in run.chunks.filter(letters__gt=0).only("pk", "run_id", "number").iterator():
                 chunk.run = run
                 _publish_print_files(chunk)
             CampaignRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
@@ -138,12 +146,65 @@ def _close_finished_runs() -> None:
             )
 
 
-@dataclass
-class _Person:
-    patient: Patient
-    holder: Patient
-    channel: str
+class _Person(NamedTuple):
+    """What one person's information needs: their own and their card holder's columns, and the new code."""
+
+    patient_id: int
+    concerned: str  # the child's name when the code goes to the card holder, else ""
+    holder_id: int
+    holder_first_name: str
+    holder_last_name: str
+    email: str
+    address: str
+    postal_code: str
+    city: str
     code: str
+
+    @property
+    def channel(self) -> str:
+        return CodeChannel.EMAIL if self.email else CodeChannel.LETTER
+
+
+_PERSON_COLUMNS = (
+    "pk",
+    "first_names",
+    "birth_name",
+    "used_name",
+    "email",
+    "address_line",
+    "postal_code",
+    "city",
+    "card_holder_id",
+    "card_holder__first_names",
+    "card_holder__birth_name",
+    "card_holder__used_name",
+    "card_holder__email",
+    "card_holder__address_line",
+    "card_holder__postal_code",
+    "card_holder__city",
+)
+
+
+def _people(chunk: CampaignChunk) -> list[_Person]:
+    """The chunk's people still to inform, as plain values (model instances cost more than the rest)."""
+    rows = (
+        Patient.objects.filter(pk__in=chunk.patient_ids, space__isnull=True, deceased_on__isnull=True)
+        .order_by("pk")
+        .values_list(*_PERSON_COLUMNS)
+    )
+    rows = list(rows)
+    people = []
+    for row, code in zip(rows, codes.generate_many(len(rows)), strict=True):
+        pk, first_names, birth_name, used_name, *own, holder_id = row[:9]
+        first_name, last_name = (first_names.split() or [""])[0], used_name or birth_name
+        if holder_id is None:
+            people.append(_Person(pk, "", pk, first_name, last_name, *own, code))
+        else:
+            h_first_names, h_birth_name, h_used_name, *contact = row[9:]
+            h_first_name, h_last_name = (h_first_names.split() or [""])[0], h_used_name or h_birth_name
+            concerned = f"{first_name} {last_name}"
+            people.append(_Person(pk, concerned, holder_id, h_first_name, h_last_name, *contact, code))
+    return people
 
 
 def _email_template(run: CampaignRun) -> tuple[str, str]:
@@ -155,10 +216,11 @@ def _email_template(run: CampaignRun) -> tuple[str, str]:
 
 
 def _personalise(template: str, person: _Person, expires_on: str) -> str:
-    concerned = "" if person.patient.pk == person.holder.pk else person.patient.display_name
-    salutation = f"Bonjour {person.holder.first_name} {person.holder.last_name},"
-    if concerned:
-        concerned_text = f"Ce message concerne le profil de votre enfant {concerned}, rattaché à votre carte Vitale."
+    salutation = f"Bonjour {person.holder_first_name} {person.holder_last_name},"
+    if person.concerned:
+        concerned_text = (
+            f"Ce message concerne le profil de votre enfant {person.concerned}, rattaché à votre carte Vitale."
+        )
     else:
         concerned_text = "Ce message concerne votre propre profil."
     return (
@@ -170,17 +232,22 @@ def _personalise(template: str, person: _Person, expires_on: str) -> str:
 
 
 def _letter_row(person: _Person, expires_on: str, reference: str) -> list[str]:
-    holder = person.holder
     return [
         reference,
-        f"{holder.first_name} {holder.last_name}".upper(),
-        holder.address_line,
-        holder.postal_code,
-        holder.city.upper(),
-        "" if person.patient.pk == holder.pk else person.patient.display_name,
+        f"{person.holder_first_name} {person.holder_last_name}".upper(),
+        person.address,
+        person.postal_code,
+        person.city.upper(),
+        person.concerned,
         codes.display(person.code),
         expires_on,
     ]
+
+
+def _uuids(count: int) -> list[uuid.UUID]:
+    """Random (version 4) UUIDs from one read of the system's random source, not one read each."""
+    raw = os.urandom(16 * count)
+    return [uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
 
 
 def _write_partial(path: Path, data: bytes) -> None:
@@ -230,37 +297,31 @@ def _prepare(chunk: CampaignChunk) -> None:
     now = timezone.now()
     expires_at = now + CODE_VALIDITY
     expires_on = timezone.localdate(expires_at).strftime("%d/%m/%Y")
-    patients = list(
-        Patient.objects.filter(pk__in=chunk.patient_ids, space__isnull=True, deceased_on__isnull=True)
-        .select_related("card_holder")
-        .order_by("pk")
-    )
-    people = []
-    for patient in patients:
-        holder = patient.card_holder or patient
-        channel = CodeChannel.EMAIL if holder.email else CodeChannel.LETTER
-        people.append(_Person(patient=patient, holder=holder, channel=channel, code=codes.generate()))
-
+    people = _people(chunk)
+    patient_ids = [p.patient_id for p in people]
+    informed = SpaceStatus.INFORMED.value
     copy_insert(
         HealthSpace,
         ["public_id", "patient", "status", "informed_at", "updated_at"],
-        ((uuid.uuid4(), p.patient.pk, SpaceStatus.INFORMED, now, now) for p in people),
+        (
+            (public_id, p.patient_id, informed, now, now)
+            for p, public_id in zip(people, _uuids(len(people)), strict=True)
+        ),
     )
+    code_hash = codes.code_hasher()
     copy_insert(
         ProvisionalCode,
         ["public_id", "patient", "code_hash", "channel", "issued_at", "expires_at", "failed_attempts", "chunk"],
         (
-            (uuid.uuid4(), p.patient.pk, codes.code_hash(p.code), p.channel, now, expires_at, 0, chunk.pk)
-            for p in people
+            (public_id, p.patient_id, code_hash(p.code), p.channel, now, expires_at, 0, chunk.pk)
+            for p, public_id in zip(people, _uuids(len(people)), strict=True)
         ),
     )
-    space_ids = dict(
-        HealthSpace.objects.filter(patient_id__in=[p.patient.pk for p in people]).values_list("patient_id", "pk")
-    )
+    space_ids = dict(HealthSpace.objects.filter(patient_id__in=patient_ids).values_list("patient_id", "pk"))
     copy_insert(
         InformationMessage,
         ["space", "channel", "recipient", "chunk", "prepared_at"],
-        ((space_ids[p.patient.pk], p.channel, p.holder.pk, chunk.pk, now) for p in people),
+        ((space_ids[p.patient_id], p.channel, p.holder_id, chunk.pk, now) for p in people),
     )
 
     emails = [p for p in people if p.channel == CodeChannel.EMAIL]
@@ -284,12 +345,12 @@ def _prepare(chunk: CampaignChunk) -> None:
             ],
             (
                 (
-                    uuid.uuid4(),
+                    public_id,
                     Channel.EMAIL,
-                    p.holder.email,
+                    p.email,
                     subject,
                     _personalise(body, p, expires_on),
-                    f"campaign:{space_ids[p.patient.pk]}",
+                    f"campaign:{space_ids[p.patient_id]}",
                     OutboxStatus.QUEUED,
                     now,
                     0,
@@ -297,7 +358,7 @@ def _prepare(chunk: CampaignChunk) -> None:
                     "",
                     "",
                 )
-                for p in emails
+                for p, public_id in zip(emails, _uuids(len(emails)), strict=True)
             ),
         )
     letters = [p for p in people if p.channel == CodeChannel.LETTER]

@@ -6,6 +6,7 @@ File envelope:  b"MESF1" | len(key id) | key id | wrap nonce (12) | wrapped data
                 wrap and the body are bound to the file's name, so rotation only re-wraps the header.
 """
 
+import functools
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -51,6 +52,12 @@ def _key(ring: KeyRing, key_id: str) -> bytes:
         raise DecryptionError(f"no key {key_id!r} in the ring") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _cipher(key: bytes) -> AESGCM:
+    """One AESGCM object per key (stateless between calls): building it per field cost 6 % of a campaign."""
+    return AESGCM(key)
+
+
 def envelope_key_id(blob: bytes) -> str:
     """The id of the key that sealed a field or file envelope (without decrypting)."""
     offset = len(FILE_MAGIC) if blob.startswith(FILE_MAGIC) else len(FIELD_VERSION)
@@ -60,7 +67,7 @@ def envelope_key_id(blob: bytes) -> str:
 def seal(plaintext: bytes, *, context: str) -> bytes:
     ring = keyring()
     nonce = os.urandom(NONCE_SIZE)
-    sealed = AESGCM(ring.current).encrypt(nonce, plaintext, context.encode())
+    sealed = _cipher(ring.current).encrypt(nonce, plaintext, context.encode())
     return FIELD_VERSION + _pack_key_id(ring.current_id) + nonce + sealed
 
 
@@ -70,7 +77,7 @@ def open_sealed(blob: bytes, *, context: str) -> bytes:
     key_id, offset = _read_key_id(blob, 1)
     nonce, sealed = _nonce(blob, offset), blob[offset + NONCE_SIZE :]
     try:
-        return AESGCM(_key(keyring(), key_id)).decrypt(nonce, sealed, context.encode())
+        return _cipher(_key(keyring(), key_id)).decrypt(nonce, sealed, context.encode())
     except InvalidTag:
         raise DecryptionError("authentication failed") from None
 

@@ -2,14 +2,40 @@
 
 from collections.abc import Iterable, Sequence
 
-from django.db import connections, router
+from django.db import connections, models, router
+
+# Fields whose database value IS the Python value on PostgreSQL (psycopg adapts them): COPY writes the
+# value as given, without Django's per-value preparation (18 % of a campaign chunk's time when it ran for
+# every value). Exact types only: a subclass (an encrypted field, say) may prepare its value.
+_WRITTEN_AS_IS = {
+    models.AutoField,
+    models.BigAutoField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.BooleanField,
+    models.CharField,
+    models.TextField,
+    models.UUIDField,
+    models.DateField,
+    models.DateTimeField,
+}
+
+
+def _written_as_is(field) -> bool:
+    if isinstance(field, models.ForeignKey):
+        return type(field.target_field) in _WRITTEN_AS_IS
+    return type(field) in _WRITTEN_AS_IS
 
 
 def copy_insert(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
     """Insert `rows` (Python values in the order of `fields`) into `model`'s table. Returns the count.
 
-    Values go through each field's own preparation (encryption for EncryptedTextField included), so
-    both paths store exactly what `Model.objects.create` would.
+    Values of the field types above must already have their Python type (str, int, UUID, aware datetime);
+    other fields go through their own preparation (encryption for EncryptedTextField included), so both
+    paths store exactly what `Model.objects.create` would.
     """
     connection = connections[router.db_for_write(model)]
     model_fields = [model._meta.get_field(name) for name in fields]
@@ -19,11 +45,14 @@ def copy_insert(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
         return len(objects)
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in model_fields)
+    prepared = [(index, field) for index, field in enumerate(model_fields) if not _written_as_is(field)]
     count = 0
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
         for row in rows:
-            copy.write_row(
-                [field.get_db_prep_save(value, connection) for field, value in zip(model_fields, row, strict=True)]
-            )
+            if prepared:
+                row = list(row)
+                for index, field in prepared:
+                    row[index] = field.get_db_prep_save(row[index], connection)
+            copy.write_row(row)
             count += 1
     return count

@@ -90,3 +90,42 @@ def test_a_large_file_imports_with_progress(tmp_path):
     report = registry_import(path=path, progress=seen.append)
     assert report.read == 10_001 and report.created == 10_001 - report.rejected
     assert seen and seen[0] > 0
+
+
+def _attachments(output: str) -> int:
+    return int(output.split(" card attachments changed")[0].rsplit("\n", 1)[-1])
+
+
+def test_attachments_follow_the_file_and_are_counted_once(tmp_path):
+    """A child attached, re-imported unchanged, moved to another card, then on their own card."""
+    parent, child = family(300)
+    other_parent = registry_row(310, email="")
+    path = tmp_path / "assures.csv"
+
+    write_registry(path, [child, parent, other_parent])  # the child's line comes before its holder's
+    assert _attachments(_import(path)) == 1
+    assert Patient.objects.get(nir=child["nir"]).card_holder.nir == parent["nir"]
+
+    assert _attachments(_import(path)) == 0
+
+    write_registry(path, [dict(child, nir_ouvrant_droit=other_parent["nir"])])  # holder already registered
+    output = _import(path)
+    assert _attachments(output) == 1 and "0 created, 1 updated" in output
+    assert Patient.objects.get(nir=child["nir"]).card_holder.nir == other_parent["nir"]
+
+    write_registry(path, [dict(child, nir_ouvrant_droit="")])
+    assert _attachments(_import(path)) == 1
+    assert Patient.objects.get(nir=child["nir"]).card_holder is None
+
+
+def test_a_holder_attached_to_someone_else_in_the_same_file_is_resolved(tmp_path):
+    """A chain in one file (a young parent still on their own parent's card): every link is set."""
+    grandparent = registry_row(400, email="")
+    parent = registry_row(401, holder=grandparent["nir"], email="")
+    child = registry_row(402, holder=parent["nir"], email="")
+    path = write_registry(tmp_path / "assures.csv", [child, parent, grandparent])
+    output = _import(path)
+    assert "3 created" in output and _attachments(output) == 2
+    assert Patient.objects.get(nir=child["nir"]).card_holder.nir == parent["nir"]
+    assert Patient.objects.get(nir=parent["nir"]).card_holder.nir == grandparent["nir"]
+    assert "0 created, 0 updated" in _import(path)

@@ -24,6 +24,28 @@ def test_any_way_of_typing_a_code_gives_the_code_back(code, case, dashes):
     assert codes.normalize(typed) == code
 
 
+@given(st.binary(min_size=10, max_size=10 * 40).filter(lambda raw: len(raw) % 10 == 0))
+def test_codes_made_in_bulk_are_exactly_the_random_bits_in_crockford_base_32(raw):
+    """generate_many cuts one random read into codes: each code must carry its 80 bits, nothing else."""
+    from unittest import mock
+
+    with mock.patch("activation.codes.secrets.token_bytes", return_value=raw) as token_bytes:
+        made = codes.generate_many(len(raw) // 10)
+    token_bytes.assert_called_once_with(len(raw))
+    for index, code in enumerate(made):
+        assert codes.normalize(code) == code
+        value = 0
+        for char in code:
+            value = value * 32 + codes.ALPHABET.index(char)
+        assert value.to_bytes(10, "big") == raw[10 * index : 10 * index + 10]
+
+
+def test_codes_made_in_bulk_are_all_different():
+    made = codes.generate_many(20000)
+    assert len(set(made)) == len(made) == 20000
+    assert set("".join(made)) == set(codes.ALPHABET)  # every symbol used, no other
+
+
 @given(st.text(max_size=40))
 def test_normalize_never_accepts_a_wrong_length_or_alphabet(raw):
     result = codes.normalize(raw)
