@@ -68,8 +68,9 @@ class ProvisionalCode(models.Model):
         on_delete=models.PROTECT,  # codes are part of the person's administrative history
         related_name="provisional_codes",
         verbose_name="assuré",
+        db_index=False,  # code_patient_issued (patient, -issued_at) serves every lookup by patient
     )
-    code_hash = models.CharField("empreinte", max_length=64, unique=True)
+    code_hash = models.CharField("empreinte", max_length=64)  # unique: see Meta (no LIKE index)
     channel = models.CharField("canal", max_length=8, choices=CodeChannel.choices)
     issued_at = models.DateTimeField("émis le", default=timezone.now)
     expires_at = models.DateTimeField("expire le")
@@ -89,7 +90,12 @@ class ProvisionalCode(models.Model):
         verbose_name = "code provisoire"
         verbose_name_plural = "codes provisoires"
         indexes = [models.Index(fields=["patient", "-issued_at"], name="code_patient_issued")]
-        constraints = [models.CheckConstraint(condition=Q(channel__in=CodeChannel.values), name="code_channel_known")]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=CodeChannel.values), name="code_channel_known"),
+            # A constraint, not unique=True: Django would add a second (LIKE) index that no query uses and
+            # every campaign row pays for.
+            models.UniqueConstraint(fields=["code_hash"], name="code_hash_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"code {self.get_state_display()} du {self.issued_at:%d/%m/%Y}"

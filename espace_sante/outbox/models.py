@@ -23,7 +23,7 @@ class OutboxMessage(models.Model):
     body = EncryptedTextField("contenu", null=True)
     attachment_name = models.CharField("pièce jointe", max_length=200, blank=True)  # in the encrypted storage
     attachment_filename = models.CharField("nom de la pièce jointe", max_length=100, blank=True)
-    dedupe_key = models.CharField("clé d’unicité", max_length=100, unique=True, null=True, blank=True)
+    dedupe_key = models.CharField("clé d’unicité", max_length=100, null=True, blank=True)  # unique: see Meta
     status = models.CharField("statut", max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
     created_at = models.DateTimeField("créé le", default=timezone.now)
     claimed_at = models.DateTimeField("pris en charge le", null=True, blank=True)
@@ -40,6 +40,8 @@ class OutboxMessage(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=OutboxStatus.values), name="outbox_status_known"),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="outbox_channel_known"),
+            # Not unique=True, which adds an unused LIKE index (bench/README.md, fix 6).
+            models.UniqueConstraint(fields=["dedupe_key"], name="outbox_dedupe_key_unique"),
         ]
 
     def __str__(self) -> str:
