@@ -12,10 +12,13 @@ from espace_sante.audit.log import record
 SESSION_ACTING_FOR = "acting_for"
 SESSION_LOGIN_AT = "login_at"
 SESSION_EMERGENCIES = "emergency_accesses"
+SESSION_SEEN_AT = "seen_at"
 
 
 class ActorMiddleware:
     """Set request.actor; end sessions past their absolute lifetime or without a verified second factor.
+
+    Activity pushes the idle expiry back, by saving the session at most every SESSION_REFRESH_SECONDS.
 
     Portal logins only happen after the second factor, so an authenticated but unverified session can
     only be stale or forged: it is ended rather than trusted.
@@ -46,6 +49,9 @@ class ActorMiddleware:
             # Back to the same address: login_required then sends to the right portal's login page.
             return redirect(request.get_full_path())
 
+        now = time.time()
+        if now - request.session.get(SESSION_SEEN_AT, 0) >= settings.SESSION_REFRESH_SECONDS:
+            request.session[SESSION_SEEN_AT] = now  # saved with a new idle expiry
         request.actor = Actor.for_user(
             user,
             verified=True,

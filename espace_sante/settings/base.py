@@ -144,8 +144,11 @@ SESSION_ENGINE = (
     if env_bool("SESSIONS_IN_CACHE", True)
     else "django.contrib.sessions.backends.db"
 )
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)  # idle expiry: renewed on every request
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)  # idle expiry, renewed by activity
+# Activity renews the expiry at most once a minute (ActorMiddleware), not by a write on every request: a
+# session write per page cost a Redis SET and a PostgreSQL UPDATE (bench/README.md, dossier page).
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = True
