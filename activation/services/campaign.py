@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -33,7 +33,7 @@ from activation.models import (
     InformationMessage,
     ProvisionalCode,
 )
-from espace_sante.lib.bulk import copy_insert
+from espace_sante.lib.bulk import InArray, copy_insert
 from espace_sante.outbox.enums import Channel, OutboxStatus
 from espace_sante.outbox.models import OutboxMessage
 from espace_sante.pdf import render_pdf
@@ -188,7 +188,7 @@ _PERSON_COLUMNS = (
 def _people(chunk: CampaignChunk) -> list[_Person]:
     """The chunk's people still to inform, as plain values (model instances cost more than the rest)."""
     rows = (
-        Patient.objects.filter(pk__in=chunk.patient_ids, space__isnull=True, deceased_on__isnull=True)
+        Patient.objects.filter(InArray(F("pk"), chunk.patient_ids), space__isnull=True, deceased_on__isnull=True)
         .order_by("pk")
         .values_list(*_PERSON_COLUMNS)
     )
@@ -317,7 +317,7 @@ def _prepare(chunk: CampaignChunk) -> None:
             for p, public_id in zip(people, _uuids(len(people)), strict=True)
         ),
     )
-    space_ids = dict(HealthSpace.objects.filter(patient_id__in=patient_ids).values_list("patient_id", "pk"))
+    space_ids = dict(HealthSpace.objects.filter(InArray(F("patient_id"), patient_ids)).values_list("patient_id", "pk"))
     copy_insert(
         InformationMessage,
         ["space", "channel", "recipient", "chunk", "prepared_at"],

@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Sequence
 
 from django.db import connections, models, router
+from django.db.models.lookups import In
 
 # Fields whose database value IS the Python value on PostgreSQL (psycopg adapts them): COPY writes the
 # value as given, without Django's per-value preparation (18 % of a campaign chunk's time when it ran for
@@ -56,3 +57,15 @@ def copy_insert(model, fields: Sequence[str], rows: Iterable[Sequence]) -> int:
             copy.write_row(row)
             count += 1
     return count
+
+
+class InArray(In):
+    """`field IN (ids)` as ONE array parameter on PostgreSQL (`= ANY(%s)`), a plain IN elsewhere.
+
+    Use as a filter expression: `queryset.filter(InArray(F("pk"), ids))`. With thousands of ids, IN's one
+    placeholder per id cost 10 % of a campaign chunk (psycopg formats every parameter into the query).
+    """
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
