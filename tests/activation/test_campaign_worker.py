@@ -1,34 +1,19 @@
 """The campaign on a real Celery worker and Redis: a worker killed mid-chunk loses nothing, sends nothing twice.
 
-The worker is a separate process (`celery -A espace_sante worker --pool=solo`) on the database pytest-django
-created, so SIGKILL really drops its PostgreSQL connection and its unacknowledged message. It is killed while
-its chunk waits for a table lock the test holds: after its COPYs and its `.partial` print file, before its
-commit; the code under test has no hook for this. Isolation: Redis database 15, a key prefix (kombu's
-`global_keyprefix`) and a queue unique to the test, deleted afterwards; print files in the run's own folder.
+The worker (tests/workers.py) is killed while its chunk waits for a table lock the test holds: after its
+COPYs and its `.partial` print file, before its commit; the code under test has no hook for this. Print
+files are written under the test's own MEDIA_ROOT.
 """
 
+import contextlib
 import csv
-import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 from unittest import mock
-from urllib.parse import quote, urlsplit
 
-import psycopg
 import pytest
-import redis
-from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
-from kombu import pools
 
 from accounts.models import Patient
 from activation import codes
@@ -38,179 +23,18 @@ from activation.services.campaign import PRINT_COLUMNS, campaign_chunk_process, 
 from activation.tasks import process_campaign_chunk_task
 from espace_sante.outbox.enums import OutboxStatus
 from espace_sante.outbox.models import OutboxMessage
-from espace_sante.settings import test as worker_settings
 from tests.activation.factories import family, nir_for, registry_row, write_registry
+from tests.workers import backend_gone, blocked_on_lock, connect, private_broker, running_workers, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-BROKER_DB = 15
-WORKER_SETTINGS = "espace_sante.settings.test"
 CHUNK_SIZE = 20
-
-
-@dataclass
-class Broker:
-    url: str
-    queue: str
-    options: dict  # broker transport options, global_keyprefix included
-
-    @property
-    def prefix(self) -> str:
-        return self.options["global_keyprefix"]
-
-
-def _forget_broker_connections(app) -> None:
-    """Celery caches its routes (default queue) and connection pools; rebuild them from app.conf."""
-    app._pool = None
-    app.__dict__.pop("amqp", None)
-    pools.reset()
 
 
 @pytest.fixture
 def broker(settings):
-    """Tasks sent for real (no eager mode) to a private queue under a private key prefix in Redis DB 15."""
-    from espace_sante.celery import app
-
-    token = f"campaign-test-{uuid.uuid4().hex[:12]}"
-    url = urlsplit(settings.CELERY_BROKER_URL)._replace(path=f"/{BROKER_DB}").geturl()
-    private = Broker(
-        url=url, queue=token, options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{token}:"}
-    )
-    names = ("broker_url", "broker_transport_options", "task_default_queue", "task_always_eager")
-    saved = {name: app.conf[name] for name in names}
-    app.conf.update(
-        broker_url=private.url,
-        broker_transport_options=private.options,
-        task_default_queue=private.queue,
-        task_always_eager=False,
-    )
-    _forget_broker_connections(app)
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    try:
+    with private_broker(settings, name="campaign-test") as private:
         yield private
-    finally:
-        app.conf.update(saved)
-        _forget_broker_connections(app)
-        client = redis.Redis.from_url(private.url)
-        for key in client.scan_iter(match=f"{private.prefix}*"):
-            client.delete(key)
-        client.close()
-
-
-@dataclass
-class Workers:
-    """Worker processes on the test database and the private broker; logs kept to explain a failure."""
-
-    broker: Broker
-    logs: Path
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def application_name(self, name: str) -> str:
-        return f"{self.broker.queue}-{name}"  # PostgreSQL's pg_stat_activity.application_name (PGAPPNAME)
-
-    def start(self, name: str) -> subprocess.Popen:
-        database = connection.settings_dict
-        credentials = quote(database["USER"]) + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
-        host, port = database["HOST"] or "127.0.0.1", database["PORT"] or "5432"
-        environment = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS,
-            "DATABASE_URL": f"postgres://{credentials}@{host}:{port}/{database['NAME']}",
-            "CELERY_BROKER_URL": self.broker.url,
-            "PGAPPNAME": self.application_name(name),
-            # The keys of this test process (set_default_keys or the environment), not a worker's default.
-            **{key: os.environ[key] for key in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS", "CODE_HASH_KEY")},
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "espace_sante",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            self.broker.queue,
-            "-n",
-            f"{self.application_name(name)}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-            # Celery settings from the command line: the test settings make tasks eager, not here.
-            "task_always_eager=false",
-            f"task_default_queue={self.broker.queue}",
-            f"broker_transport_options=(json){json.dumps(self.broker.options)}",
-        ]
-        with open(self.logs / f"{name}.log", "wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes[name] = process
-        return process
-
-    def kill(self, name: str) -> None:
-        process = self.processes[name]
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        running = [process for process in self.processes.values() if process.poll() is None]
-        for process in running:
-            os.killpg(process.pid, signal.SIGTERM)  # warm shutdown; the group is the worker we started
-        for process in running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-    def check_alive(self, *names: str) -> None:
-        for name in names:
-            if self.processes[name].poll() is not None:
-                pytest.fail(f"worker {name} exited with {self.processes[name].returncode}\n{self.tail()}")
-
-    def tail(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}" for path in sorted(self.logs.glob("*.log"))
-        )
-
-
-def _wait_for(condition, *, what: str, timeout: float, workers: Workers, alive: tuple[str, ...] = ()):
-    """Poll `condition` until it returns something truthy; fail with the workers' logs after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        workers.check_alive(*alive)
-        if result := condition():
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{workers.tail()}")
-
-
-def _connect() -> psycopg.Connection:
-    """A connection of its own to the test database: another transaction, as another worker would hold."""
-    database = connection.settings_dict
-    return psycopg.connect(
-        dbname=database["NAME"],
-        user=database["USER"] or None,
-        password=database["PASSWORD"] or None,
-        host=database["HOST"] or None,
-        port=database["PORT"] or None,
-    )
-
-
-def _scalar(sql: str, params: tuple = ()):
-    """The first column of the first row, or None."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def _import(path: Path, rows: list[dict]) -> None:
@@ -246,13 +70,9 @@ def _letter_codes(folder: Path) -> list[str]:
     return codes_
 
 
-def test_a_worker_killed_mid_chunk_loses_nobody_and_informs_nobody_twice(tmp_path, settings, broker):
+def test_a_worker_killed_mid_chunk_loses_nobody_and_informs_nobody_twice(tmp_path, broker):
     email, letter = _population(tmp_path, families=30, adults_per_family=8)  # 300 people, 150 by e-mail
-    settings.MEDIA_ROOT = worker_settings.MEDIA_ROOT  # where the workers write the print files
-    workers = Workers(broker=broker, logs=tmp_path)
-    run = None
-    lock = _connect()
-    try:
+    with running_workers(broker, tmp_path) as workers, contextlib.closing(connect()) as lock:
         out = StringIO()
         call_command("lancer_campagne", "--taille-lot", str(CHUNK_SIZE), "--sans-attendre", stdout=out)
         run = CampaignRun.objects.get()
@@ -263,13 +83,8 @@ def test_a_worker_killed_mid_chunk_loses_nobody_and_informs_nobody_twice(tmp_pat
         # Hold a lock that a chunk's last statement (UPDATE of its own row) must wait for.
         lock.execute("LOCK TABLE activation_campaignchunk IN SHARE MODE")
         workers.start("first")
-        blocked = _wait_for(
-            lambda: _scalar(
-                "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE a.application_name = %s AND NOT l.granted "
-                "AND l.relation = 'activation_campaignchunk'::regclass",
-                (workers.application_name("first"),),
-            ),
+        blocked = wait_for(
+            lambda: blocked_on_lock(workers, "first", relation="activation_campaignchunk"),
             what="the first worker to be stuck at the end of its chunk",
             timeout=90,
             workers=workers,
@@ -279,8 +94,8 @@ def test_a_worker_killed_mid_chunk_loses_nobody_and_informs_nobody_twice(tmp_pat
 
         workers.kill("first")
         lock.rollback()
-        _wait_for(
-            lambda: not _scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (blocked,)),
+        wait_for(
+            lambda: backend_gone(blocked),
             what="PostgreSQL to roll back the dead worker's transaction",
             timeout=30,
             workers=workers,
@@ -290,7 +105,7 @@ def test_a_worker_killed_mid_chunk_loses_nobody_and_informs_nobody_twice(tmp_pat
         assert set(run.chunks.values_list("status", flat=True)) == {ChunkStatus.PENDING}
 
         workers.start("second")
-        _wait_for(
+        wait_for(
             lambda: run.chunks.filter(status=ChunkStatus.DONE).count() == chunks - 1,
             what="the second worker to process every chunk still queued",
             timeout=180,
@@ -311,17 +126,9 @@ def test_a_worker_killed_mid_chunk_loses_nobody_and_informs_nobody_twice(tmp_pat
                 and len(list(folder.glob("lot-*.epreuve.pdf"))) == letter_batches
             )
 
-        _wait_for(
-            finished, what="the run, its e-mails and its proofs", timeout=180, workers=workers, alive=("second",)
-        )
+        wait_for(finished, what="the run, its e-mails and its proofs", timeout=180, workers=workers, alive=("second",))
         letter_codes = _letter_codes(folder)
         partials = list(folder.rglob("*.partial"))
-    finally:
-        lock.close()
-        workers.stop_all()
-        if run is not None:
-            shutil.rmtree(print_dir(run), ignore_errors=True)  # after the workers: no file appears later
-            settings.MEDIA_ROOT = tmp_path / "media"
 
     # Everyone once: one space, one unused code, one information message.
     people = set(Patient.objects.values_list("pk", flat=True))
@@ -357,7 +164,7 @@ def test_the_chunk_task_does_nothing_twice_nor_while_another_transaction_holds_t
     chunk = run.chunks.get()
     folder = print_dir(run)
 
-    with _connect() as other:  # another worker is in the middle of this chunk
+    with connect() as other:  # another worker is in the middle of this chunk
         other.execute("SELECT id FROM activation_campaignchunk WHERE id = %s FOR UPDATE", (chunk.pk,))
         started = time.monotonic()
         process_campaign_chunk_task.delay(chunk.pk)
