@@ -62,7 +62,9 @@ class Patient(TimestampedModel):
         related_name="patient_profile",
         verbose_name="compte",
     )
-    nir = models.CharField("numéro de sécurité sociale", max_length=15, unique=True, validators=[validate_nir])
+    # Unique through Meta.constraints: unique=True would add a LIKE index that no query uses and every
+    # imported person pays for (bench/README.md, fix 6). Lookups by NIR are exact.
+    nir = models.CharField("numéro de sécurité sociale", max_length=15, validators=[validate_nir])
     birth_name = models.CharField("nom de naissance", max_length=100)
     used_name = models.CharField("nom d’usage", max_length=100, blank=True)
     first_names = models.CharField("prénoms", max_length=150)
@@ -104,6 +106,7 @@ class Patient(TimestampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_known"),
             models.CheckConstraint(condition=~Q(card_holder=F("pk")), name="patient_not_own_card_holder"),
+            models.UniqueConstraint(fields=["nir"], name="patient_nir_unique"),
         ]
 
     def __str__(self) -> str:
