@@ -33,29 +33,7 @@ def hotfix_registry_tell() -> None:
 
 
 # --- Proposed fix 1: registry import, the upsert's RETURNING counted by PostgreSQL -------------------------
-# --- Proposed fix 6: no `_like` index on unique hashes and keys ----------------------------------------
-def variant_drop_like_indexes() -> None:
-    """Django adds a second b-tree (`varchar_pattern_ops`, for LIKE 'x%') to every CharField with
-    unique=True or db_index=True on PostgreSQL: accounts_patient.nir, activation_provisionalcode.code_hash and
-    outbox_outboxmessage.dedupe_key each carry one that no query uses (nothing filters them with LIKE or
-    startswith). Every inserted row pays for it. Proposed fix: declare those uniques as
-    `models.UniqueConstraint(fields=[...], name=...)` in Meta (no `_like` index) instead of `unique=True`.
-    Here: the scratch database's `_like` indexes on those tables are dropped before the command runs (the
-    database is recreated for every size, so this lasts for that size's import AND campaign)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE '%%\\_like'
-            AND tablename IN ('accounts_patient', 'activation_provisionalcode', 'outbox_outboxmessage')"""
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-
-
 HOTFIXES = {"registry-tell": hotfix_registry_tell}
-# Fixes 1-5 are in the product since 2026-11-22 08:00 (see bench/README.md); their benchmark-only versions
+# Fixes 1-6 are in the product since 2026-11-22 08:00 (see bench/README.md); their benchmark-only versions
 # are in the git history (bench/patches.py before that date).
-VARIANTS = {
-    "drop-like-indexes": variant_drop_like_indexes,
-}
+VARIANTS: dict = {}
