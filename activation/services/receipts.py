@@ -31,21 +31,34 @@ def opposition_receipt_context(opposition: Opposition) -> dict:
     }
 
 
+def _locked(model, pk: int):
+    """The row, locked until the end of the transaction; None when another worker holds it (it renders this
+    receipt now; if it dies, PostgreSQL frees the row and the sweeper queues the receipt again)."""
+    return model.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
+
+
 def opposition_receipt_render(*, opposition_id: int) -> None:
-    """Render and store the receipt, then e-mail it to the card holder once. Safe to run twice."""
-    opposition = Opposition.objects.select_related("space__patient__card_holder").get(pk=opposition_id)
-    if not opposition.receipt_name:
-        context = opposition_receipt_context(opposition)
-        name = _store(
-            f"recus/opposition-{opposition.public_id}.pdf",
-            render_pdf("activation/pdf/opposition_receipt.html", context),
-        )
-        Opposition.objects.filter(pk=opposition.pk, receipt_name="").update(receipt_name=name)
-        opposition.receipt_name = name
-    holder = card_holder(opposition.space.patient)
-    if holder.email:
-        context = opposition_receipt_context(opposition)
-        with transaction.atomic():
+    """Render and store the receipt, then e-mail it to the card holder once. Safe to run twice, or at once.
+
+    The receipt's name and its e-mail commit together: a worker that dies in between leaves the receipt
+    missing (receipt_name is empty), so the sweeper redoes both. The file is written under a fixed name while
+    the row is locked: a retry replaces an uncommitted file, never adds a second one.
+    """
+    with transaction.atomic():
+        opposition = _locked(Opposition, opposition_id)
+        if opposition is None:
+            return
+        if not opposition.receipt_name:
+            context = opposition_receipt_context(opposition)
+            name = _store(
+                f"recus/opposition-{opposition.public_id}.pdf",
+                render_pdf("activation/pdf/opposition_receipt.html", context),
+            )
+            Opposition.objects.filter(pk=opposition.pk).update(receipt_name=name)
+            opposition.receipt_name = name
+        holder = card_holder(opposition.space.patient)
+        if holder.email:
+            context = opposition_receipt_context(opposition)
             email_enqueue(
                 to=holder.email,
                 subject="Votre justificatif d’opposition à Mon espace santé",
@@ -57,18 +70,22 @@ def opposition_receipt_render(*, opposition_id: int) -> None:
 
 
 def closure_receipt_render(*, closure_id: int) -> None:
-    closure = Closure.objects.select_related("space__patient").get(pk=closure_id)
-    if closure.receipt_name:
-        return
-    patient = closure.space.patient
-    context = {
-        "closure": closure,
-        "patient": patient,
-        "closed_at": timezone.localtime(closure.closed_at),
-        "archive_until": timezone.localdate(closure.space.archive_until or closure.closed_at),
-    }
-    name = _store(f"recus/cloture-{closure.public_id}.pdf", render_pdf("activation/pdf/closure_receipt.html", context))
-    Closure.objects.filter(pk=closure.pk, receipt_name="").update(receipt_name=name)
+    """Render and store the closure receipt once; the row is locked while its file is written (see above)."""
+    with transaction.atomic():
+        closure = _locked(Closure, closure_id)
+        if closure is None or closure.receipt_name:
+            return
+        patient = closure.space.patient
+        context = {
+            "closure": closure,
+            "patient": patient,
+            "closed_at": timezone.localtime(closure.closed_at),
+            "archive_until": timezone.localdate(closure.space.archive_until or closure.closed_at),
+        }
+        name = _store(
+            f"recus/cloture-{closure.public_id}.pdf", render_pdf("activation/pdf/closure_receipt.html", context)
+        )
+        Closure.objects.filter(pk=closure.pk).update(receipt_name=name)
 
 
 def receipt_bytes(name: str) -> bytes:
