@@ -109,6 +109,9 @@ class Workers:
             "DATABASE_URL": f"postgres://{credentials}@{host}:{port}/{database['NAME']}",
             "CELERY_BROKER_URL": self.broker.url,
             "PGAPPNAME": self.application_name(name),
+            # The server checks the client socket while a query runs (a lock wait included): a killed worker's
+            # backend ends within a quarter second instead of finishing the statement it was blocked in.
+            "PGOPTIONS": "-c client_connection_check_interval=250",
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # the test's own folder: the test sees what the worker wrote
             # The keys of this test process (set_default_keys or the environment), not a worker's default.
             **{key: os.environ[key] for key in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS", "CODE_HASH_KEY")},

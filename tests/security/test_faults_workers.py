@@ -21,10 +21,14 @@ from activation.models import Opposition, ProvisionalCode
 from activation.services.enrolment import opposition_record
 from activation.services.receipts import receipt_bytes
 from activation.tasks import render_opposition_receipt_task, sweep_missing_receipts_task
+from agenda.services import reminders_send
 from espace_sante.access.actor import Actor
 from espace_sante.crypto.storage import encrypted_storage
-from espace_sante.outbox.enums import OutboxStatus
+from espace_sante.outbox.enums import Channel, OutboxStatus
 from espace_sante.outbox.models import OutboxMessage
+from espace_sante.outbox.services import STUCK_AFTER
+from espace_sante.outbox.tasks import deliver_outbox_task
+from tests.agenda.helpers import appointment, paris
 from tests.workers import backend_gone, blocked_on_lock, connect, private_broker, running_workers, wait_for
 
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # between two messages in a filebased EmailBackend file
@@ -139,3 +143,109 @@ def test_a_worker_killed_mid_receipt_leaves_one_receipt_and_one_email_per_opposi
     sent = _emails(mail)
     assert sorted(message["Message-ID"] for message in sent) == sorted(row.message_id for row in rows)
     assert sorted(message["To"] for message in sent) == [f"opposant{order}@example.org" for order in range(1, 4)]
+
+
+# --- 2. A worker killed in the middle of an outbox delivery batch ---------------------------------------------
+
+PAUSE_LOCK = 4207  # advisory lock class (first key) the pause trigger takes; the second key is the row id
+
+PAUSE_BEFORE_MARKING_SENT = """
+CREATE FUNCTION test_pause_outbox_sent() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'sent' AND OLD.status = 'sending' THEN
+        PERFORM pg_advisory_xact_lock(4207, OLD.id::int);  -- waits while the test holds this row's lock
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER test_pause_outbox_sent BEFORE UPDATE ON outbox_outboxmessage
+    FOR EACH ROW EXECUTE FUNCTION test_pause_outbox_sent();
+"""
+
+
+@contextlib.contextmanager
+def _pause_before_marking_sent():
+    """Test-only trigger in the test database: the UPDATE that marks a row SENT first takes an advisory lock
+    keyed by the row id, so the test can stop a worker right after it handed one chosen message to the relay
+    and before the row says so. Dropped afterwards (a transactional test's flush keeps triggers)."""
+    with contextlib.closing(connect()) as admin:
+        admin.execute(PAUSE_BEFORE_MARKING_SENT)
+        admin.commit()
+        try:
+            yield
+        finally:
+            admin.rollback()
+            admin.execute("DROP TRIGGER IF EXISTS test_pause_outbox_sent ON outbox_outboxmessage")
+            admin.execute("DROP FUNCTION IF EXISTS test_pause_outbox_sent()")
+            admin.commit()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_loses_no_message_and_resends_only_the_one_in_flight(personas, tmp_path, broker):
+    # Agenda reminders, queued by the product as outbox rows (delivery tasks go to the private queue).
+    day = timezone.localdate() + timedelta(days=10)
+    for hour in range(8, 18):
+        appointment(personas.camille, f"{day.isoformat()} {hour:02d}:30")
+    evening_before = paris(f"{(day - timedelta(days=1)).isoformat()} 18:05")
+    assert reminders_send(now=evening_before) == 10
+    queued = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED)
+    emails = list(queued.filter(channel=Channel.EMAIL).order_by("pk"))
+    assert len(emails) == 10
+    everything = set(queued.values_list("pk", flat=True))  # e-mails, and SMS where a phone is on file
+    in_flight = emails[4]  # the worker is killed after sending the fifth e-mail, before marking it sent
+    mail = tmp_path / "mail"
+
+    with (
+        _pause_before_marking_sent(),
+        running_workers(broker, tmp_path, email_dir=mail) as workers,
+        contextlib.closing(connect()) as lock,
+    ):
+        lock.execute("SELECT pg_advisory_lock(%s, %s)", (PAUSE_LOCK, in_flight.pk))
+        workers.start("first")
+        blocked = wait_for(
+            lambda: blocked_on_lock(workers, "first"),
+            what="the first worker to mark the fifth e-mail sent",
+            timeout=90,
+            workers=workers,
+            alive=("first",),
+        )
+        before_kill = {message["Message-ID"] for message in _emails(mail)}
+        assert in_flight.message_id in before_kill  # handed to the relay…
+        assert OutboxMessage.objects.get(pk=in_flight.pk).status == OutboxStatus.SENDING  # …not marked
+
+        workers.kill("first")
+        wait_for(
+            lambda: backend_gone(blocked), what="the end of the dead worker's backend", timeout=30, workers=workers
+        )
+        lock.execute("SELECT pg_advisory_unlock(%s, %s)", (PAUSE_LOCK, in_flight.pk))
+        sent_before = set(
+            OutboxMessage.objects.filter(pk__in=everything, status=OutboxStatus.SENT).values_list("pk", flat=True)
+        )
+        assert {e.pk for e in emails[:4]} <= sent_before and in_flight.pk not in sent_before
+        assert not OutboxMessage.objects.filter(pk__in=everything, status=OutboxStatus.QUEUED).exists()
+
+        # The rest of the batch is stuck in SENDING; a restarted worker runs the queued delivery tasks and the
+        # beat's sweep, which puts rows back in the queue once they have been stuck for STUCK_AFTER.
+        workers.start("second")
+        OutboxMessage.objects.filter(status=OutboxStatus.SENDING).update(
+            claimed_at=timezone.now() - STUCK_AFTER - timedelta(minutes=1)
+        )
+        deliver_outbox_task.delay()
+        wait_for(
+            lambda: not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists(),
+            what="every message to be sent",
+            timeout=120,
+            workers=workers,
+            alive=("second",),
+        )
+
+    rows = {row.pk: row for row in OutboxMessage.objects.filter(pk__in=everything)}
+    assert all(row.sent_at and row.body is None for row in rows.values())
+    delivered = [message["Message-ID"] for message in _emails(mail)]
+    # Nothing lost: every e-mail reached the relay.
+    assert set(delivered) == {row.message_id for row in rows.values() if row.channel == Channel.EMAIL}
+    # Sent twice: only the message in flight when the worker died, under the same Message-ID (relays drop the
+    # second copy); the messages marked sent before the kill, and those after it, went out once.
+    assert sorted(m for m in set(delivered) if delivered.count(m) > 1) == [in_flight.message_id]
+    assert delivered.count(in_flight.message_id) == 2
+    assert len(delivered) == len(emails) + 1
