@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from dsfr.forms import DsfrBaseForm
@@ -71,23 +73,47 @@ class DsfrPasswordChangeForm(PasswordChangeForm, DsfrBaseForm):
 
 
 class TOTPEnrolmentForm(DsfrBaseForm):
-    """Re-enter the password, then the first code the application shows."""
+    """The first code the application shows (identity was confirmed just before, on the re-authentication page)."""
 
+    token = OTPForm.base_fields["token"]
+
+    clean_token = OTPForm.clean_token
+
+
+class ReauthPasswordForm(DsfrBaseForm):
     password = forms.CharField(
-        label="Mot de passe actuel",
+        label="Mot de passe",
+        max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    token = OTPForm.base_fields["token"]
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        self.user = user
-        super().__init__(*args, **kwargs)
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("Mot de passe incorrect.")
-        return password
+MOBILE_RE = re.compile(r"(\+33|0)[67]\d{8}")
 
-    clean_token = OTPForm.clean_token
+
+class ContactChangeForm(DsfrBaseForm):
+    email = forms.EmailField(
+        label="Adresse e-mail",
+        help_text="Vous y recevrez un code à chaque connexion et les notifications (sans contenu médical). "
+        "Une nouvelle adresse est confirmée par un code que nous y envoyons.",
+        max_length=254,
+        error_messages={"invalid": "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label="Téléphone mobile",
+        help_text="Facultatif. Par exemple 06 12 34 56 78.",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean_phone(self) -> str:
+        phone = "".join(self.cleaned_data["phone"].split()).replace(".", "")
+        if phone and not MOBILE_RE.fullmatch(phone):
+            raise forms.ValidationError("Saisissez un numéro de mobile français, par exemple 06 12 34 56 78.")
+        return phone

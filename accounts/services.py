@@ -1,5 +1,6 @@
 """Identity services: the two-step login, second-factor challenges, profile switching, password events."""
 
+import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,15 +11,19 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django_otp import login as otp_login
 
 from accounts.enums import UserKind
 from accounts.models import EmailOTPDevice, Patient, TOTPDevice, User
 from espace_sante.access.actor import Actor
+from espace_sante.access.decorators import SESSION_REAUTHENTICATED_AT
 from espace_sante.access.middleware import SESSION_ACTING_FOR
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
 from espace_sante.lib.throttle import Throttle
+from espace_sante.outbox.services import email_enqueue
 
 PENDING_LOGIN = "pending_login"
 PENDING_LOGIN_SECONDS = 5 * 60
@@ -99,12 +104,15 @@ def second_factor_device(user: User) -> EmailOTPDevice | TOTPDevice | None:
 EMAIL_RESEND_SECONDS = 60
 
 
-def otp_email_send(*, request: HttpRequest, user: User, device: EmailOTPDevice) -> bool:
+def otp_email_send(
+    *, request: HttpRequest, user: User, device: EmailOTPDevice, state_key: str = PENDING_LOGIN
+) -> bool:
     """E-mail a new code unless one was sent less than a minute ago. Returns True when a mail left.
 
+    `state_key` names the session entry of the pending step (a login, or a re-authentication).
     Sent synchronously: the code exists in clear only in this request, never in a task queue.
     """
-    pending = request.session[PENDING_LOGIN]
+    pending = request.session[state_key]
     if time.time() - pending.get("sent_at", 0) < EMAIL_RESEND_SECONDS:
         return False
     token = device.issue_token()
@@ -135,6 +143,163 @@ def login_second_factor(*, request: HttpRequest, user: User, device, token: str)
         actor = Actor.for_user(user, verified=True)
         record(Action.LOGIN_SUCCEEDED, actor=actor, patient=actor.patient, device=type(device).__name__)
     return True
+
+
+# --- Re-authentication before sensitive changes --------------------------------------------------------
+
+PENDING_REAUTH = "pending_reauth"
+
+
+def reauth_password_check(*, request: HttpRequest, actor: Actor, password: str) -> PasswordCheck:
+    """First step of a re-authentication: the password, throttled exactly like the login form."""
+    user = actor.user
+    address = request.META.get("REMOTE_ADDR", "")
+    by_identifiant, by_address = _throttles()
+    wait = max(by_identifiant.retry_after(user.username), by_address.retry_after(address))
+    if wait:
+        record(Action.LOGIN_THROTTLED, actor=actor, portal="reauthentication", identifiant=user.username)
+        return PasswordCheck(user=None, retry_after=wait)
+    if not user.check_password(password):
+        by_identifiant.failure(user.username)
+        by_address.failure(address)
+        record(Action.REAUTHENTICATION_FAILED, actor=actor, patient=actor.patient, step="password")
+        return PasswordCheck(user=None)
+    by_identifiant.reset(user.username)
+    request.session[PENDING_REAUTH] = {"user": user.pk, "at": time.time(), "sent_at": 0}
+    return PasswordCheck(user=user)
+
+
+def reauth_pending(request: HttpRequest, user: User) -> bool:
+    """True when `user` passed the password step of a re-authentication less than five minutes ago."""
+    pending = request.session.get(PENDING_REAUTH)
+    if not pending or pending.get("user") != user.pk:
+        return False
+    if time.time() - pending["at"] > PENDING_LOGIN_SECONDS:
+        request.session.pop(PENDING_REAUTH, None)
+        return False
+    return True
+
+
+def reauth_second_factor(*, request: HttpRequest, actor: Actor, device, token: str) -> bool:
+    """Second step: a fresh code from the login device. Then a new session key and the time recorded."""
+    allowed, _ = device.verify_is_allowed()
+    if not allowed or not device.verify_token(token):
+        record(
+            Action.REAUTHENTICATION_FAILED,
+            actor=actor,
+            patient=actor.patient,
+            step="second_factor",
+            throttled=not allowed,
+        )
+        return False
+    request.session.pop(PENDING_REAUTH, None)
+    request.session.cycle_key()  # a session id seen before the confirmation is worth nothing after it
+    request.session[SESSION_REAUTHENTICATED_AT] = time.time()
+    record(Action.REAUTHENTICATED, actor=actor, patient=actor.patient, device=type(device).__name__)
+    return True
+
+
+# --- Contacts: e-mail address (confirmed by a code sent to it) and mobile phone ---------------------------
+
+EMAIL_CHANGE = "email_change"
+EMAIL_CHANGE_SECONDS = 10 * 60
+EMAIL_CHANGE_MAX_ATTEMPTS = 5
+
+
+class EmailChangeOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    WRONG_CODE = "wrong_code"
+    LOST = "lost"  # expired, too many wrong codes, or nothing pending
+
+
+def _email_change_purpose(user: User, email: str) -> str:
+    return f"email-change:{user.pk}:{email.lower()}"
+
+
+def _contacts_changed_notify(*, user: User, to: str) -> None:
+    """Tell the address on file that the contacts changed, without saying what they became."""
+    if not to:
+        return
+    context = {"first_name": user.first_name}
+    email_enqueue(
+        to=to,
+        subject=render_to_string("emails/accounts/contacts_changed.subject.txt", context).strip(),
+        body=render_to_string("emails/accounts/contacts_changed.txt", context),
+    )
+
+
+@transaction.atomic
+def phone_change(*, actor: Actor, phone: str) -> bool:
+    """Record the person's own mobile phone number. Returns False when it was already the one on file."""
+    patient = Patient.objects.select_for_update().get(pk=actor.patient.pk)
+    if patient.phone == phone:
+        return False
+    patient.phone = phone
+    patient.save(update_fields=["phone", "updated_at"])
+    record(Action.CONTACTS_UPDATED, actor=actor, patient=patient, fields=["phone"])
+    _contacts_changed_notify(user=actor.user, to=actor.user.email)
+    return True
+
+
+def email_change_start(*, request: HttpRequest, actor: Actor, email: str) -> None:
+    """E-mail a six-digit code to the new address; the address changes only once the code comes back.
+
+    The code lives in this session as a keyed hash only, and leaves synchronously like a login code.
+    """
+    user = actor.user
+    token = f"{secrets.randbelow(1_000_000):06d}"
+    request.session[EMAIL_CHANGE] = {
+        "email": email,
+        "hash": keyed_hash(token, purpose=_email_change_purpose(user, email)),
+        "until": time.time() + EMAIL_CHANGE_SECONDS,
+        "attempts": 0,
+    }
+    context = {"token": token, "minutes": EMAIL_CHANGE_SECONDS // 60, "first_name": user.first_name}
+    send_mail(
+        subject=render_to_string("emails/accounts/email_change_code.subject.txt", context).strip(),
+        message=render_to_string("emails/accounts/email_change_code.txt", context),
+        from_email=None,
+        recipient_list=[email],
+    )
+    record(Action.EMAIL_CHANGE_REQUESTED, actor=actor, patient=actor.patient)
+
+
+def email_change_pending(request: HttpRequest) -> str | None:
+    """The new address waiting for its code in this session, if still valid."""
+    pending = request.session.get(EMAIL_CHANGE)
+    if not pending:
+        return None
+    if time.time() > pending["until"] or pending["attempts"] >= EMAIL_CHANGE_MAX_ATTEMPTS:
+        request.session.pop(EMAIL_CHANGE, None)
+        return None
+    return pending["email"]
+
+
+def email_change_confirm(*, request: HttpRequest, actor: Actor, token: str) -> EmailChangeOutcome:
+    """Check the code sent to the new address; on success it replaces the old one, which is told."""
+    email = email_change_pending(request)
+    if email is None:
+        return EmailChangeOutcome.LOST
+    pending = request.session[EMAIL_CHANGE]
+    user = actor.user
+    if not keyed_hash_matches(token, pending["hash"], purpose=_email_change_purpose(user, email)):
+        pending["attempts"] += 1
+        request.session.modified = True
+        if pending["attempts"] >= EMAIL_CHANGE_MAX_ATTEMPTS:
+            request.session.pop(EMAIL_CHANGE, None)
+            return EmailChangeOutcome.LOST
+        return EmailChangeOutcome.WRONG_CODE
+    request.session.pop(EMAIL_CHANGE, None)  # single use
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        old = locked.email
+        User.objects.filter(pk=user.pk).update(email=email)
+        Patient.objects.filter(user=user).update(email=email, updated_at=timezone.now())
+        user.email = email
+        record(Action.CONTACTS_UPDATED, actor=actor, patient=actor.patient, fields=["email"])
+        if old.lower() != email.lower():
+            _contacts_changed_notify(user=user, to=old)
+    return EmailChangeOutcome.CONFIRMED
 
 
 def profile_switch(*, request: HttpRequest, actor: Actor, patient: Patient) -> None:
@@ -219,7 +384,5 @@ def totp_enrolment_confirm(*, actor: Actor, device: TOTPDevice, token: str) -> b
 
 def sessions_end_all(*, user: User, actor: Actor) -> None:
     """Logging out ends every session of the account, on every device."""
-    from django.utils import timezone
-
     User.objects.filter(pk=user.pk).update(sessions_valid_after=timezone.now())
     record(Action.LOGOUT, actor=actor)

@@ -5,30 +5,33 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import RedirectView
 
 from accounts import services
 from accounts.forms import (
+    ContactChangeForm,
     DsfrPasswordChangeForm,
     DsfrSetPasswordForm,
     LoginForm,
     OTPForm,
     PortalPasswordResetForm,
+    ReauthPasswordForm,
     SwitchProfileForm,
     TOTPEnrolmentForm,
 )
 from accounts.models import EmailOTPDevice, TOTPDevice
 from accounts.services import Portal
 from espace_sante.access import policy
-from espace_sante.access.decorators import patient_required, professional_required
+from espace_sante.access.decorators import patient_required, professional_required, require_recent_authentication
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 
 LOGIN_ERROR = "Identifiant ou mot de passe incorrect."
 OTP_ERROR = "Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau."
+REAUTH_ERROR = "Mot de passe incorrect."
 
 LOGIN_NEXT = "login_next"
 
@@ -179,13 +182,104 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 @patient_required
 @require_http_methods(["GET", "POST"])
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    """Confirm one's identity before a sensitive change: the password, then a fresh second-factor code."""
+    actor = request.actor
+    next_url = request.GET["next"] if _safe_next(request) else reverse("accounts:settings")
+    if services.reauth_pending(request, actor.user):
+        return _reauthenticate_code(request, next_url)
+    form = ReauthPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        check = services.reauth_password_check(request=request, actor=actor, password=form.cleaned_data["password"])
+        if check.user is not None:
+            return redirect(request.get_full_path())  # the code step, which sends the e-mailed code
+        form.add_error(None, _throttle_message(check.retry_after) if check.retry_after else REAUTH_ERROR)
+    context = {"title": "Confirmer mon identité", "form": form, "step": "password", "next_url": next_url}
+    return render(request, "accounts/reauthenticate.html", context)
+
+
+def _reauthenticate_code(request: HttpRequest, next_url: str) -> HttpResponse:
+    actor = request.actor
+    device = services.second_factor_device(actor.user)
+    form = OTPForm(request.POST if request.method == "POST" and "resend" not in request.POST else None)
+    if isinstance(device, EmailOTPDevice):
+        sent = services.otp_email_send(
+            request=request, user=actor.user, device=device, state_key=services.PENDING_REAUTH
+        )
+        if sent and request.method == "POST":
+            messages.info(request, "Un nouveau code vous a été envoyé.")
+    if form.is_bound and form.is_valid():
+        if services.reauth_second_factor(
+            request=request, actor=actor, device=device, token=form.cleaned_data["token"]
+        ):
+            messages.success(request, "Votre identité est confirmée pour 10 minutes.")
+            return redirect(next_url)
+        form.add_error("token", OTP_ERROR)
+    context = {
+        "title": "Confirmer mon identité",
+        "form": form,
+        "step": "code",
+        "next_url": next_url,
+        "by_email": isinstance(device, EmailOTPDevice),
+        "email_hint": _mask_email(actor.user.email),
+    }
+    return render(request, "accounts/reauthenticate.html", context)
+
+
+@patient_required
+@require_recent_authentication
+@require_http_methods(["GET", "POST"])
+def contact_change(request: HttpRequest) -> HttpResponse:
+    """One's own e-mail address and mobile phone: a new address is used only once a code sent to it is back."""
+    actor = request.actor
+    user = actor.user
+    form = ContactChangeForm(request.POST or None, initial={"email": user.email, "phone": actor.patient.phone})
+    if form.is_valid():
+        phone_changed = services.phone_change(actor=actor, phone=form.cleaned_data["phone"])
+        if phone_changed:
+            messages.success(request, "Votre numéro de téléphone mobile est enregistré.")
+        email = form.cleaned_data["email"]
+        if email.lower() != user.email.lower():
+            services.email_change_start(request=request, actor=actor, email=email)
+            return redirect("accounts:email_confirm")
+        if not phone_changed:
+            messages.info(request, "Vos coordonnées n’ont pas changé.")
+        return redirect("accounts:settings")
+    return render(request, "accounts/contact_change.html", {"title": "Modifier mes coordonnées", "form": form})
+
+
+@patient_required
+@require_recent_authentication
+@require_http_methods(["GET", "POST"])
+def email_confirm(request: HttpRequest) -> HttpResponse:
+    email = services.email_change_pending(request)
+    if email is None:
+        messages.info(request, "Votre demande de changement d’adresse e-mail a expiré. Merci de recommencer.")
+        return redirect("accounts:contact_change")
+    form = OTPForm(request.POST or None)
+    if form.is_valid():
+        outcome = services.email_change_confirm(request=request, actor=request.actor, token=form.cleaned_data["token"])
+        if outcome == services.EmailChangeOutcome.CONFIRMED:
+            messages.success(request, "Votre nouvelle adresse e-mail est enregistrée.")
+            return redirect("accounts:settings")
+        if outcome == services.EmailChangeOutcome.LOST:
+            messages.error(request, "Trop de codes erronés, ou code expiré. Merci de recommencer.")
+            return redirect("accounts:contact_change")
+        form.add_error("token", OTP_ERROR)
+    context = {"title": "Confirmer ma nouvelle adresse e-mail", "form": form, "email": email}
+    return render(request, "accounts/email_confirm.html", context)
+
+
+@patient_required
+@require_recent_authentication
+@require_http_methods(["GET", "POST"])
 def totp_setup(request: HttpRequest) -> HttpResponse:
-    """Enrol an authenticator application instead of the e-mailed code (password re-entered first)."""
+    """Enrol an authenticator application instead of the e-mailed code (identity confirmed just before)."""
     actor = request.actor
     device = TOTPDevice.objects.filter(user=actor.user, confirmed=False).first()
     if device is None or request.method == "GET":
         device = services.totp_enrolment_start(user=actor.user)
-    form = TOTPEnrolmentForm(request.POST or None, user=actor.user)
+    form = TOTPEnrolmentForm(request.POST or None)
     if form.is_valid():
         if services.totp_enrolment_confirm(actor=actor, device=device, token=form.cleaned_data["token"]):
             messages.success(request, "Votre application d’authentification est enregistrée.")

@@ -193,7 +193,9 @@ class PasswordConfirmForm(DsfrBaseForm):
         return password
 
 
-class CloseSpaceForm(PasswordConfirmForm):
+class CloseSpaceForm(DsfrBaseForm):
+    """Identity is confirmed before this page (password and a fresh second factor), not inside the form."""
+
     delete_data = forms.BooleanField(
         label="Je demande aussi la suppression de mes données ; sinon, elles sont archivées dix ans.",
         required=False,

@@ -24,7 +24,7 @@ from activation.services.enrolment import AccountChoice, Outcome, code_identify,
 from activation.services.receipts import receipt_bytes
 from activation.services.spaces import ConcurrentChange, InvalidTransition
 from espace_sante.access import policy
-from espace_sante.access.decorators import closed_space_required, patient_required
+from espace_sante.access.decorators import closed_space_required, patient_required, require_recent_authentication
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
@@ -295,11 +295,12 @@ def new_code(request: HttpRequest) -> HttpResponse:
 
 
 @patient_required
+@require_recent_authentication
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     space = actor.patient.space
-    form = forms.CloseSpaceForm(request.POST or None, user=actor.user)
+    form = forms.CloseSpaceForm(request.POST or None)
     if form.is_valid():
         try:
             closure = services.spaces.space_close(

@@ -145,17 +145,22 @@ def test_patient_enrols_an_authenticator_app_which_then_replaces_the_email_code(
     from django_otp.oath import TOTP
 
     from accounts.models import TOTPDevice
+    from tests.accounts.reauth import reauthenticate
     from tests.conftest import login_with_totp
 
     login_patient(client, "camille.lefevre", mailoutbox)
+    # Identity first: the page sends to the re-authentication page, which sends back.
+    assert client.get(reverse("accounts:totp_setup")).url.startswith(reverse("accounts:reauthenticate"))
+    reauthenticate(client, personas.camille.user, mailoutbox, next_url=reverse("accounts:totp_setup"))
     page = client.get(reverse("accounts:totp_setup"))
     assert "data:image/svg+xml" in page.content.decode()
     device = TOTPDevice.objects.get(user=personas.camille.user, confirmed=False)
     code = f"{TOTP(device.bin_key).token():06d}"
 
-    wrong_password = client.post(reverse("accounts:totp_setup"), {"password": "Mauvais-1!", "token": code})
-    assert "Mot de passe incorrect." in wrong_password.content.decode()
-    response = client.post(reverse("accounts:totp_setup"), {"password": DEMO_PASSWORD, "token": code})
+    wrong_code = client.post(reverse("accounts:totp_setup"), {"token": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert "Code incorrect ou expiré" in wrong_code.content.decode()
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)  # no back-off wait in the test
+    response = client.post(reverse("accounts:totp_setup"), {"token": code})
     assert response.url == reverse("accounts:settings")
     assert AuditEvent.objects.filter(action=Action.SECOND_FACTOR_CHANGED).count() == 1
 

@@ -16,26 +16,32 @@ from activation.services.spaces import archives_purge
 from dossier.models import MedicalRecord
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
+from tests.accounts.reauth import mark_recently_authenticated, reauthenticate
 from tests.conftest import login_patient
 
 pytestmark = pytest.mark.django_db
 
 
-def _close(client, *, delete: bool, password: str = DEMO_PASSWORD):
-    data = {"password": password, "confirm": "on"}
+def _close(client, *, delete: bool, reauthenticated: bool = True):
+    if reauthenticated:
+        mark_recently_authenticated(client)
+    data = {"confirm": "on"}
     if delete:
         data["delete_data"] = "on"
     return client.post(reverse("activation:close"), data)
 
 
-def test_close_requires_the_password_then_archives(client, personas, mailoutbox, django_capture_on_commit_callbacks):
+def test_close_requires_a_recent_reauthentication_then_archives(
+    client, personas, mailoutbox, django_capture_on_commit_callbacks
+):
     login_patient(client, "camille.lefevre", mailoutbox)
-    wrong = _close(client, delete=False, password="Pas-le-bon-1!")
-    assert "Mot de passe incorrect." in wrong.content.decode()
+    refused = _close(client, delete=False, reauthenticated=False)
+    assert refused.url == f"{reverse('accounts:reauthenticate')}?next={reverse('activation:close')}"
     assert HealthSpace.objects.get(patient=personas.camille).status == SpaceStatus.ACTIVE
 
+    reauthenticate(client, personas.camille.user, mailoutbox, next_url=reverse("activation:close"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = _close(client, delete=False)
+        response = _close(client, delete=False, reauthenticated=False)
     assert response.url == reverse("activation:closed")
     space = HealthSpace.objects.get(patient=personas.camille)
     assert space.status == SpaceStatus.CLOSED and space.deletion_requested_at is None
