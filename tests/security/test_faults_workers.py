@@ -1,19 +1,33 @@
 """Faults in workers and in the database: a Celery worker killed mid-task, a request whose connection dies.
 
 Worker tests run real Celery workers (tests/workers.py) on the test database and a private Redis queue. Each
-worker is paused where the test can see it, by a lock the test holds, never by a hook in the product, then
-killed with SIGKILL: its PostgreSQL transaction is rolled back by the server, its Redis message stays
-unacknowledged (redelivered only after the visibility timeout, an hour), and the periodic sweeps the beat
-schedule runs are what finish the work. The workers write e-mails to files (one file per SMTP session), so
-the test counts what a relay would have received.
+worker is paused where the test can see it, by a lock the test holds (a table lock, or an advisory lock taken
+by a trigger created in the test database for the test), never by a hook in the product, then killed with
+SIGKILL: its PostgreSQL transaction is rolled back by the server, its Redis message stays unacknowledged
+(redelivered only after the visibility timeout, an hour), and the periodic sweeps the beat schedule runs are
+what finish the work. The workers write e-mails to files (one file per SMTP session), so the test counts what
+a relay would have received.
+
+Database tests end the backend of the connection a request is using, from another connection: what clients
+see when PostgreSQL restarts, without restarting the shared server.
 """
 
 import contextlib
 import email
+import re
+import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import HTTPRedirectHandler, Request, build_opener
+from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.test.client import encode_multipart
+from django.urls import reverse
 from django.utils import timezone
 
 from activation.enums import OppositionChannel
@@ -22,14 +36,20 @@ from activation.services.enrolment import opposition_record
 from activation.services.receipts import receipt_bytes
 from activation.tasks import render_opposition_receipt_task, sweep_missing_receipts_task
 from agenda.services import reminders_send
+from dossier import services as dossier_services
+from dossier.enums import DocumentCategory
+from dossier.models import Document
 from espace_sante.access.actor import Actor
 from espace_sante.crypto.storage import encrypted_storage
 from espace_sante.outbox.enums import Channel, OutboxStatus
 from espace_sante.outbox.models import OutboxMessage
 from espace_sante.outbox.services import STUCK_AFTER
 from espace_sante.outbox.tasks import deliver_outbox_task
+from messagerie import services as messagerie_services
+from messagerie.models import Attachment, Message
 from tests.agenda.helpers import appointment, paris
-from tests.workers import backend_gone, blocked_on_lock, connect, private_broker, running_workers, wait_for
+from tests.messagerie.factories import PDF, start
+from tests.workers import backend_gone, blocked_on_lock, connect, private_broker, running_workers, scalar, wait_for
 
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # between two messages in a filebased EmailBackend file
 
@@ -249,3 +269,173 @@ def test_a_worker_killed_mid_batch_loses_no_message_and_resends_only_the_one_in_
     assert sorted(m for m in set(delivered) if delivered.count(m) > 1) == [in_flight.message_id]
     assert delivered.count(in_flight.message_id) == 2
     assert len(delivered) == len(emails) + 1
+
+
+# --- 3. PostgreSQL "restarts" in the middle of a request ----------------------------------------------------
+
+BOUNDARY = "----faults-test-boundary"
+
+
+def _terminate_own_backend() -> None:
+    """What a PostgreSQL restart does to the connections it had: end this thread's backend, from another one."""
+    pid = scalar("SELECT pg_backend_pid()")
+    with contextlib.closing(connect()) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0]
+
+
+class Browser:
+    """Requests over a real socket to the live server, keeping the cookies it sets (no redirect followed)."""
+
+    def __init__(self, base_url: str, cookies: dict[str, str]) -> None:
+        self.base_url = base_url
+        self.cookies = dict(cookies)
+        self.opener = build_opener(_NoRedirect())
+
+    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+        body = None
+        if data is not None:
+            body = encode_multipart(BOUNDARY, data)
+            headers["Content-Type"] = f"multipart/form-data; boundary={BOUNDARY}"
+        request = Request(self.base_url + path, data=body, headers=headers)  # noqa: S310 — the live server
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                status, page, sent = response.status, response.read().decode(), response.headers
+        except HTTPError as error:
+            status, page, sent = error.code, error.read().decode(), error.headers
+        for cookie in sent.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name] = value
+        return status, page
+
+    def csrf_token(self, path: str) -> str:
+        status, page = self.request(path)
+        assert status == 200, page[:500]
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+
+
+class _NoRedirect(HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 302 is an answer to check, not to follow
+
+
+def _files_under(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file()} if folder.exists() else set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_restart_mid_message_saves_nothing_shows_the_error_page_and_the_next_request_works(
+    live_server, personas, session_as, client, monkeypatch
+):
+    conversation = start(personas.dr_martin, personas.camille)
+    session_as(client, "camille")
+    browser = Browser(live_server.url, {name: morsel.value for name, morsel in client.cookies.items()})
+    page = reverse("messagerie:conversation", kwargs={"public_id": conversation.public_id})
+    attachments = Path(encrypted_storage().path("messagerie"))
+    before = (Message.objects.count(), Attachment.objects.count(), OutboxMessage.objects.count())
+    files_before = _files_under(attachments)
+
+    # The message and its attachment are written (file, then INSERTs); the connection dies before the audit
+    # trace, the last write of the transaction.
+    original = messagerie_services.record
+    restarts = []
+
+    def record_after_a_restart(*args, **kwargs):
+        if not restarts:
+            restarts.append(scalar("SELECT pg_backend_pid()"))
+            assert Message.objects.count() == before[0] + 1  # inserted, not yet committed
+            assert _files_under(attachments) - files_before  # the encrypted file is written
+            _terminate_own_backend()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(messagerie_services, "record", record_after_a_restart)
+    form = {
+        "body": "Mes résultats de prise de sang.",
+        "client_token": str(uuid.uuid4()),
+        "files": SimpleUploadedFile("prise-de-sang.pdf", PDF, content_type="application/pdf"),
+    }
+    status, body = browser.request(page, {**form, "csrfmiddlewaretoken": browser.csrf_token(page)})
+
+    assert restarts, "the request did not reach the write"
+    assert status == 500
+    assert "Service momentanément indisponible" in body and "n’a pas été enregistrée" in body
+    # Nothing half-written: no message, no attachment row, no notification, no encrypted file left behind.
+    assert (Message.objects.count(), Attachment.objects.count(), OutboxMessage.objects.count()) == before
+    assert _files_under(attachments) == files_before
+
+    # The next requests work: the page, and the same message sent again (a new token: the first never was).
+    status, body = browser.request(page)
+    assert status == 200 and "Mes résultats de prise de sang." not in body
+    form["client_token"] = str(uuid.uuid4())
+    form["files"].seek(0)
+    status, _ = browser.request(page, {**form, "csrfmiddlewaretoken": browser.csrf_token(page)})
+    assert status == 302
+    message = Message.objects.latest("pk")
+    assert Message.objects.count() == before[0] + 1 and message.body == "Mes résultats de prise de sang."
+    assert message.attachments.count() == 1 and len(_files_under(attachments) - files_before) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_persistent_connection_ended_by_a_restart_is_replaced_on_the_next_request(personas, session_as, client):
+    """As in a gunicorn worker: requests through the WSGI handler on this thread, which keeps its connection
+    between requests (CONN_MAX_AGE). PostgreSQL restarts while it is idle; the next request must not fail."""
+    assert connection.settings_dict["CONN_MAX_AGE"] > 0 and connection.settings_dict["CONN_HEALTH_CHECKS"]
+    session_as(client, "camille")
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+    handler = WSGIHandler()
+
+    def get(path: str) -> int:
+        environ = {"PATH_INFO": path, "HTTP_HOST": "testserver", "SERVER_NAME": "testserver", "HTTP_COOKIE": cookies}
+        setup_testing_defaults(environ)
+        statuses = []
+        response = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        try:
+            b"".join(response)
+        finally:
+            response.close()  # request_finished, as a WSGI server sends it: old connections are checked
+        return int(statuses[0][:3])
+
+    assert get(reverse("messagerie:index")) == 200
+    before = connection.connection.info.backend_pid  # kept open for the next request
+    with contextlib.closing(connect()) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s, 5000)", (before,)).fetchone()[0]
+
+    assert get(reverse("messagerie:index")) == 200
+    assert connection.connection.info.backend_pid != before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dossier.services.document_add stores the encrypted file before its INSERTs and does not remove it "
+    "when the transaction fails (messagerie.services._write does): the file is orphaned. To fix in dossier/.",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_database_restart_mid_upload_leaves_no_document_and_no_file(
+    live_server, personas, session_as, client, monkeypatch
+):
+    session_as(client, "camille")
+    browser = Browser(live_server.url, {name: morsel.value for name, morsel in client.cookies.items()})
+    upload = reverse("dossier:upload")
+    documents = Path(encrypted_storage().path("documents"))
+    before, files_before = Document.objects.count(), _files_under(documents)
+    original = dossier_services.record
+    restarts = []
+
+    def record_after_a_restart(*args, **kwargs):
+        if not restarts:
+            restarts.append(True)
+            _terminate_own_backend()  # the Document row is inserted, its file written
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dossier_services, "record", record_after_a_restart)
+    form = {
+        "file": SimpleUploadedFile("ordonnance.pdf", PDF, content_type="application/pdf"),
+        "title": "Ordonnance du Dr Martin",
+        "category": DocumentCategory.ORDONNANCES,
+        "care_date": "2026-03-02",
+    }
+    status, body = browser.request(upload, {**form, "csrfmiddlewaretoken": browser.csrf_token(upload)})
+
+    assert restarts and status == 500 and "Service momentanément indisponible" in body
+    assert Document.objects.count() == before
+    assert _files_under(documents) == files_before
