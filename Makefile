@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := chromium libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+BENCH_PACKAGES := wrk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 # Production-like environment for `check --deploy` (throw-away values, generated on each run).
 DEPLOY_ENV = DJANGO_SETTINGS_MODULE=espace_sante.settings.base ALLOWED_HOSTS=monespacesante.example \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
@@ -52,7 +53,10 @@ pytest: $(VENV)/.installed  ## The pytest suite only (PostgreSQL + Redis + Chrom
 
 test: $(VENV)/.installed system-deps services quality pytest  ## Whole suite: quality checks, then pytest on PostgreSQL, Redis and Chromium
 
-bench: $(VENV)/.installed services  ## Benchmarks (not part of the tests): see bench/README.md
+bench: $(VENV)/.installed services  ## Benchmarks (not part of the tests): see bench/README.md (web ones: python -m bench web)
+	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "Installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 	$(BIN)/python -m bench
 
 clean:  ## Remove the virtual environment and local data
