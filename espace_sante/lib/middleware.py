@@ -1,4 +1,11 @@
+import logging
+import time
+
 from django.utils.cache import add_never_cache_headers
+
+from espace_sante.lib.logging import KNOWN_METHODS, route_name
+
+access_logger = logging.getLogger("espace_sante.requests")
 
 
 class NoStoreMiddleware:
@@ -15,4 +22,38 @@ class NoStoreMiddleware:
         elif "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
         response.headers.pop("Server", None)
+        return response
+
+
+class AccessLogMiddleware:
+    """One line per request: method, route name, status, duration. Never the path or the query string (a
+    password-reset, share or agenda-feed link carries its token there), never the client or the user.
+
+    First in MIDDLEWARE, so it sees every answer (the HTTPS redirect, an expired-session redirect) and times
+    the whole stack; the request id comes from AuditContextMiddleware further in, through the request."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        route = route_name(request)
+        method = request.method if request.method in KNOWN_METHODS else "OTHER"
+        context = getattr(request, "audit_context", None)
+        access_logger.info(
+            "%s %s %s %.1fms",
+            method,
+            route or "-",
+            response.status_code,
+            duration_ms,
+            extra={
+                "request_id": context.request_id if context is not None else None,
+                "route": route,
+                "method": method,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+            },
+        )
         return response

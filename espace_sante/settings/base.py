@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "espace_sante.lib.middleware.AccessLogMiddleware",  # first: one line per answer, whole stack timed
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -222,14 +223,25 @@ DSFR_CONTENT_IS_SAFE = False  # patient-written text is always escaped
 DSFR_MARK_OPTIONAL_FIELDS = True
 
 # --- Logging: structured, no personal data ----------------------------------------------------------
+# One JSON object per line on stderr (espace_sante/lib/logging.py): time, level, logger, message, request id,
+# route name, method, status, duration. The scrub filter replaces NIR-, e-mail-, code- and token-like text and
+# the paths in Django's request lines. Django's own "django" handlers are dropped (its console handler only
+# speaks under DEBUG, mail_admins would e-mail tracebacks): its records reach the root handler like the rest.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
+    "filters": {"scrub": {"()": "espace_sante.lib.logging.ScrubPersonalData"}},
+    "formatters": {"json": {"()": "espace_sante.lib.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["scrub"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.security.DisallowedHost": {"level": "ERROR"},
+    },
 }
+# Celery workers log through the same handler instead of installing their own plain one.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- OAuth 2.0 for connected services (catalogue; django-oauth-toolkit) ------------------------------
 OAUTH2_PROVIDER = {

@@ -46,3 +46,18 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
 }
+
+# Readable lines for the demo, scrubbed like production's JSON ones (espace_sante/lib/logging.py).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"scrub": {"()": "espace_sante.lib.logging.ScrubPersonalData"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "level": env_str("LOG_LEVEL", "INFO"), "propagate": True},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},  # the access log says it
+        "django.security.DisallowedHost": {"level": "ERROR"},
+    },
+}
