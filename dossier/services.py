@@ -32,7 +32,7 @@ from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 from espace_sante.crypto.hashing import keyed_hash
-from espace_sante.crypto.storage import encrypted_storage
+from espace_sante.crypto.storage import encrypted_storage, files_removed_on_failure
 from espace_sante.outbox.services import email_enqueue
 
 
@@ -66,31 +66,33 @@ def document_add(
     if held_for_announcement and professional is None:
         raise NotAllowed("Seul un professionnel peut différer la mise à disposition d’un résultat.")
     public_id = uuid.uuid4()
-    name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(file.content))
-    now = timezone.now()
-    document = Document(
-        public_id=public_id,
-        patient=patient,
-        title=title.strip(),
-        category=category,
-        care_date=care_date,
-        added_at=now,
-        author_kind=AuthorKind.PROFESSIONAL if professional else AuthorKind.PATIENT,
-        author_professional=professional,
-        added_by=by.user,
-        file_name=name,
-        content_type=file.content_type,
-        size=len(file.content),
-        original_filename=file.filename,
-        hidden_from_professionals=hidden_from_professionals,
-        hidden_from_representatives=hidden_from_representatives,
-        visible_to_patient_from=now + HELD_RESULT_RELEASE if held_for_announcement else None,
-    )
-    document.full_clean()
-    document.save()
-    record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document, held=held_for_announcement)
-    if professional is not None and not held_for_announcement:
-        _notify_new_document(patient, document)
+    with files_removed_on_failure() as saved:
+        name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(file.content))
+        saved.append(name)
+        now = timezone.now()
+        document = Document(
+            public_id=public_id,
+            patient=patient,
+            title=title.strip(),
+            category=category,
+            care_date=care_date,
+            added_at=now,
+            author_kind=AuthorKind.PROFESSIONAL if professional else AuthorKind.PATIENT,
+            author_professional=professional,
+            added_by=by.user,
+            file_name=name,
+            content_type=file.content_type,
+            size=len(file.content),
+            original_filename=file.filename,
+            hidden_from_professionals=hidden_from_professionals,
+            hidden_from_representatives=hidden_from_representatives,
+            visible_to_patient_from=now + HELD_RESULT_RELEASE if held_for_announcement else None,
+        )
+        document.full_clean()
+        document.save()
+        record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document, held=held_for_announcement)
+        if professional is not None and not held_for_announcement:
+            _notify_new_document(patient, document)
     return document
 
 
@@ -111,26 +113,28 @@ def document_add_generated(
     """A document produced by the service itself or taken from another part of the space (a PDF synthesis, a
     message attachment saved by the patient). The content was produced or already checked by the caller."""
     public_id = uuid.uuid4()
-    name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(content))
-    record_ = MedicalRecord.objects.get(patient=patient)
-    document = Document(
-        public_id=public_id,
-        patient=patient,
-        title=title.strip()[:150],
-        category=category,
-        care_date=care_date or timezone.localdate(),
-        author_kind=author_kind,
-        author_label=author_label,
-        added_by=by.user,
-        file_name=name,
-        content_type=content_type,
-        size=len(content),
-        original_filename=filename[:150],
-        hidden_from_professionals=record_.hide_new_documents,
-    )
-    document.full_clean()
-    document.save()
-    record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document)
+    with files_removed_on_failure() as saved:
+        name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(content))
+        saved.append(name)
+        record_ = MedicalRecord.objects.get(patient=patient)
+        document = Document(
+            public_id=public_id,
+            patient=patient,
+            title=title.strip()[:150],
+            category=category,
+            care_date=care_date or timezone.localdate(),
+            author_kind=author_kind,
+            author_label=author_label,
+            added_by=by.user,
+            file_name=name,
+            content_type=content_type,
+            size=len(content),
+            original_filename=filename[:150],
+            hidden_from_professionals=record_.hide_new_documents,
+        )
+        document.full_clean()
+        document.save()
+        record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document)
     return document
 
 

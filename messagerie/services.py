@@ -21,7 +21,7 @@ from espace_sante.access import policy
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
-from espace_sante.crypto.storage import encrypted_storage
+from espace_sante.crypto.storage import encrypted_storage, files_removed_on_failure
 from espace_sante.outbox.services import email_enqueue
 from messagerie.enums import SenderKind
 from messagerie.models import (
@@ -106,9 +106,8 @@ def _write(
     """Store the conversation (if new), the message and its files in one go; files are removed on failure."""
     _already_sent(client_token)
     storage = encrypted_storage()
-    saved: list[str] = []
     try:
-        with transaction.atomic():
+        with files_removed_on_failure() as saved, transaction.atomic():
             if conversation is None:
                 conversation = Conversation(**new_conversation)
                 conversation.full_clean()
@@ -151,13 +150,7 @@ def _write(
             )
             _notify(message, conversation)
     except IntegrityError:
-        for name in saved:
-            storage.delete(name)
         _already_sent(client_token)  # a concurrent double submit won the race
-        raise
-    except BaseException:
-        for name in saved:
-            storage.delete(name)
         raise
     return message
 

@@ -155,7 +155,7 @@ def session_as(personas):
     from django.contrib.auth import SESSION_KEY
 
     from accounts.models import EmailOTPDevice, TOTPDevice, User
-    from espace_sante.access.middleware import SESSION_LOGIN_AT
+    from espace_sante.access.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 
     def _login(client: Client, persona: str) -> None:
         if persona == "anonymous":
@@ -167,7 +167,7 @@ def session_as(personas):
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         session = client.session
         session["otp_device_id"] = device.persistent_id
-        session[SESSION_LOGIN_AT] = time.time()
+        session[SESSION_LOGIN_AT] = session[SESSION_SEEN_AT] = time.time()
         session.save()
         assert session[SESSION_KEY] == str(user.pk)
 

@@ -8,7 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from espace_sante.access.actor import Actor
-from espace_sante.access.middleware import SESSION_LOGIN_AT
+from espace_sante.access.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 
@@ -21,7 +21,7 @@ def _is_admin(request) -> bool:
 def _logged_in(sender, request, user, **kwargs) -> None:
     if request is None:
         return
-    request.session[SESSION_LOGIN_AT] = time.time()
+    request.session[SESSION_LOGIN_AT] = request.session[SESSION_SEEN_AT] = time.time()
     if _is_admin(request):
         record(Action.LOGIN_SUCCEEDED, actor=Actor.for_user(user, verified=True), portal="admin")
 

@@ -1,6 +1,8 @@
 """A file storage that encrypts every file with its own AES-256-GCM data key (see aead.py)."""
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -43,3 +45,18 @@ class EncryptedFileSystemStorage(FileSystemStorage):
 
 def encrypted_storage() -> EncryptedFileSystemStorage:
     return EncryptedFileSystemStorage()
+
+
+@contextlib.contextmanager
+def files_removed_on_failure() -> Iterator[list[str]]:
+    """Names appended to the yielded list are deleted if the block raises: the rows naming them were rolled
+    back (a failed check, a dropped database connection), so no encrypted file is left without its row."""
+    saved: list[str] = []
+    try:
+        yield saved
+    except BaseException:
+        storage = encrypted_storage()
+        for name in saved:
+            with contextlib.suppress(OSError):
+                storage.delete(name)
+        raise

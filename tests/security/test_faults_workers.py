@@ -404,11 +404,6 @@ def test_a_persistent_connection_ended_by_a_restart_is_replaced_on_the_next_requ
     assert connection.connection.info.backend_pid != before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dossier.services.document_add stores the encrypted file before its INSERTs and does not remove it "
-    "when the transaction fails (messagerie.services._write does): the file is orphaned. To fix in dossier/.",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_database_restart_mid_upload_leaves_no_document_and_no_file(
     live_server, personas, session_as, client, monkeypatch
