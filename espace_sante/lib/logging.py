@@ -25,9 +25,12 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # NIR: sex, year, month, department (2A/2B for Corsica), commune, order, optional key; spaces allowed.
     (
         "[nir]",
-        re.compile(r"(?<![\w])[1-478]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AaBb])\s?\d{3}\s?\d{3}(?:\s?\d{2})?(?![\w])"),
+        re.compile(
+            r"(?<![\w])(?<!\d\.)[1-478]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AaBb])\s?\d{3}\s?\d{3}(?:\s?\d{2})?(?![\w])"
+        ),
     ),
-    ("[number]", re.compile(r"(?<!\d)\d{13,}(?!\d)")),  # NIR without a key, card serials, account numbers
+    # NIR-like numbers, card serials, account numbers; not the fraction of a duration ("in 0.0012345678901234s").
+    ("[number]", re.compile(r"(?<!\d)(?<!\d\.)\d{13,}(?!\d)")),
     (
         "[code]",
         re.compile(

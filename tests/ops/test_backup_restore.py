@@ -178,6 +178,7 @@ def test_a_backup_restores_every_row_and_file_and_decrypts_with_the_same_keys(tm
         sys.executable, str(ROOT / "manage.py"), "shell", "-c", script, env=env | {"DATA_ENCRYPTION_KEYS": other_ring}
     )
     assert read.returncode != 0
+    assert "DecryptionError" in read.stderr, read.stderr[-2000:]
     assert hashlib.sha256(DOCUMENT).hexdigest() not in read.stdout
 
 

@@ -180,6 +180,7 @@ def test_the_filter_scrubs_message_arguments_and_traceback_and_extra_fields_are_
         ("3f2a9c1e-5b7d-4e2f-a1b3-9c8d7e6f5a4b", "3f2a9c1e-5b7d-4e2f-a1b3-9c8d7e6f5a4b"),  # ids stay
         ("GET dossier:document 200 12.5ms", "GET dossier:document 200 12.5ms"),
         ("RPPS 10003456786", "RPPS 10003456786"),  # public directory number, 11 digits
+        ("succeeded in 0.2900431555123s", "succeeded in 0.2900431555123s"),  # a duration, not a NIR
         ("espace_sante_outbox_deliver_emails_task", "espace_sante_outbox_deliver_emails_task"),
     ],
 )
