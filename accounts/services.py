@@ -4,6 +4,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login
@@ -310,6 +311,33 @@ def profile_switch(*, request: HttpRequest, actor: Actor, patient: Patient) -> N
     else:
         request.session[SESSION_ACTING_FOR] = patient.pk
     record(Action.PROFILE_SWITCHED, actor=actor, patient=patient, target=patient)
+
+
+def password_reset_request(*, email: str, actor: Actor) -> None:
+    """The public form: the same work whether or not the address is known, so neither the answer nor its
+    time tells. The lookup and the e-mail happen in a task queued after commit."""
+    from accounts.tasks import password_reset_send_task
+
+    record(Action.PASSWORD_RESET_REQUESTED, actor=actor)
+    password_reset_send_task.delay_on_commit(email)
+
+
+def password_reset_send(*, email: str) -> int:
+    """Queue a reset link to each patient or professional account with this address. Returns how many."""
+    from accounts.forms import PortalPasswordResetForm
+
+    form = PortalPasswordResetForm({"email": email})
+    if not form.is_valid():
+        return 0
+    site = urlsplit(settings.SITE_URL)
+    users = list(form.get_users(form.cleaned_data["email"]))
+    form.save(
+        domain_override=site.netloc,
+        use_https=site.scheme == "https",
+        subject_template_name="emails/accounts/password_reset.subject.txt",
+        email_template_name="emails/accounts/password_reset.txt",
+    )
+    return len(users)
 
 
 def password_changed(*, actor: Actor) -> None:

@@ -26,8 +26,6 @@ from accounts.models import EmailOTPDevice, TOTPDevice
 from accounts.services import Portal
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required, professional_required, require_recent_authentication
-from espace_sante.audit.actions import Action
-from espace_sante.audit.log import record
 
 LOGIN_ERROR = "Identifiant ou mot de passe incorrect."
 OTP_ERROR = "Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau."
@@ -334,14 +332,12 @@ password_change_done = patient_required(RedirectView.as_view(pattern_name="accou
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = PortalPasswordResetForm
     template_name = "accounts/password_reset.html"
-    email_template_name = "emails/accounts/password_reset.txt"
-    subject_template_name = "emails/accounts/password_reset.subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
     extra_context = {"title": "Mot de passe oublié"}
 
     def form_valid(self, form):
-        record(Action.PASSWORD_RESET_REQUESTED, actor=self.request.actor)
-        return super().form_valid(form)
+        services.password_reset_request(email=form.cleaned_data["email"], actor=self.request.actor)
+        return redirect(self.success_url)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -11,6 +11,7 @@ from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
+from espace_sante.outbox.models import OutboxMessage
 from tests.conftest import login_agent, login_patient, totp_now
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,14 @@ def test_a_strong_password_is_accepted(personas):
     validate_password("Tisane-Verte-42!", personas.camille.user)
 
 
-def test_password_reset_by_email_then_login_with_the_new_password(client, personas, mailoutbox):
-    response = client.post(reverse("accounts:password_reset"), {"email": "camille.lefevre@example.org"})
+def test_password_reset_by_email_then_login_with_the_new_password(
+    client, personas, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:password_reset"), {"email": "camille.lefevre@example.org"})
     assert response.url == reverse("accounts:password_reset_done")
+    assert mailoutbox[0].to == ["camille.lefevre@example.org"]
+    assert OutboxMessage.objects.get().body is None  # sent through the outbox, then wiped
     link = re.search(r"http://testserver(/mot-de-passe/nouveau/\S+)", mailoutbox[0].body).group(1)
     form_page = client.get(link, follow=True)
     assert "Choisir un nouveau mot de passe" in form_page.content.decode()
@@ -60,12 +66,12 @@ def test_password_reset_by_email_then_login_with_the_new_password(client, person
 def test_password_reset_answers_the_same_for_unknown_addresses(client, personas, mailoutbox):
     response = client.post(reverse("accounts:password_reset"), {"email": "inconnu@example.org"})
     assert response.url == reverse("accounts:password_reset_done")
-    assert mailoutbox == []
+    assert mailoutbox == [] and not OutboxMessage.objects.exists()
 
 
 def test_agents_cannot_reset_their_password_from_the_portal(client, personas, mailoutbox):
     client.post(reverse("accounts:password_reset"), {"email": "agent.cpam@assurance-maladie.example"})
-    assert mailoutbox == []
+    assert mailoutbox == [] and not OutboxMessage.objects.exists()
 
 
 def test_parent_switches_to_a_child_profile_and_back(client, personas, mailoutbox):
