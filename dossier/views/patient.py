@@ -204,9 +204,7 @@ def document_share(request: HttpRequest, public_id) -> HttpResponse:
 @patient_required
 @require_POST
 def share_revoke(request: HttpRequest, public_id) -> HttpResponse:
-    link = ShareLink.objects.select_related("document__patient").filter(public_id=public_id).first()
-    if link is None or not request.actor.acts_for(link.document.patient):
-        raise Http404
+    link = policy.own_share_link_for(request.actor, public_id)
     services.share_revoke(link=link, by=request.actor)
     messages.success(request, "Le lien de partage est révoqué : il ne fonctionne plus.")
     return redirect("dossier:document_detail", public_id=link.document.public_id)

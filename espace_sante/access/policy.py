@@ -265,6 +265,18 @@ def own_document_for(actor: Actor, public_id: UUID):
     return document
 
 
+def own_share_link_for(actor: Actor, public_id: UUID):
+    """A share link of a document the acting patient (or representative) manages (`own_document_for`): a
+    representative never reaches the links of a document kept from representatives. 404 otherwise."""
+    from dossier.models import ShareLink
+
+    link = ShareLink.objects.select_related("document__patient").filter(public_id=public_id).first()
+    if link is None:
+        raise Http404
+    own_document_for(actor, link.document.public_id)
+    return link
+
+
 def can_delete_document(actor: Actor, document) -> bool:
     """Only documents added by the patient side can be deleted; a professional's document can be hidden."""
     from dossier.enums import AuthorKind
