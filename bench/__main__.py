@@ -436,7 +436,39 @@ def product_fingerprint() -> dict:
     return {name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()[:12] for name in PRODUCT_FILES}
 
 
+# The web benchmarks (gunicorn, wrk, Celery workers; bench/web.py): `python -m bench <name> [options]` runs
+# one, `python -m bench web [--quick]` the four one after the other (about 15 minutes, 5 of them the mixed
+# load; --quick: about 6). Not part of the full batch run above, which they would double.
+WEB_BENCHMARKS = {
+    "receipts": ("bench.receipts", ["--sample", "50"]),
+    "activation": ("bench.activation_load", ["--duration", "10"]),
+    "upload": ("bench.upload", ["--duration", "10", "--rounds", "1", "--iterations", "20"]),
+    "mixed": ("bench.mixed_load", ["--duration", "90", "--ramp", "20"]),
+}
+
+
+def web_main(argv: list[str]) -> int:
+    import importlib
+
+    if argv and argv[0] in WEB_BENCHMARKS:
+        return importlib.import_module(WEB_BENCHMARKS[argv[0]][0]).main(argv[1:]) or 0
+    parser = argparse.ArgumentParser(prog="python -m bench web", description="the four web benchmarks in a row")
+    parser.add_argument("--quick", action="store_true", help="shorter runs (see WEB_BENCHMARKS)")
+    options = parser.parse_args(argv)
+    failed = []
+    for name, (module, quick) in WEB_BENCHMARKS.items():
+        log(f"web benchmark {name}")
+        try:
+            importlib.import_module(module).main(quick if options.quick else [])
+        except Exception as error:  # noqa: BLE001 — report it and go on with the next benchmark
+            log(f"{name} failed: {error!r}")
+            failed.append(name)
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and (argv[0] == "web" or argv[0] in WEB_BENCHMARKS):
+        return web_main(argv[1:] if argv[0] == "web" else argv)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("subsets", nargs="*", metavar="{import,campaign,email}", help="default: all")
     parser.add_argument("--rows", type=int, default=1_000_000, help="data rows in the registry file (N)")

@@ -167,6 +167,7 @@ class Site:
             wait_for_port(self.port, timeout=60, process=process)
             server = Server(process=process, log=log_path)
             server.wait_for_workers(workers)
+            self.warm_up(workers)
             yield server
         finally:
             process.terminate()
@@ -175,6 +176,21 @@ class Site:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+    def warm_up(self, workers: int) -> None:
+        """Concurrent requests until every worker has answered a few: the application (a shim's lazy import
+        included), templates and connections are loaded before anything is measured."""
+
+        def hit() -> None:
+            for _ in range(5):
+                with contextlib.suppress(OSError):
+                    Browser(self.port, timeout=60).get("/")
+
+        threads = [threading.Thread(target=hit) for _ in range(workers * 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 @dataclass
