@@ -39,6 +39,58 @@ def test_medical_models_are_read_through_the_access_policy():
     assert offenders == [], "read medical data through espace_sante.access.policy"
 
 
+# Per-patient records beyond MEDICAL: who cares for the patient, what they shared, blocked or connected.
+PATIENT_RECORDS = (
+    MEDICAL.pattern.split("(")[1].split(")")[0]
+    + "|ShareLink|CareTeamMember|EmergencyAccess|MedicalRecord|Reimbursement|Attachment|MessagingBlock"
+    + "|Connection|AgendaSettings"
+)
+DIRECT_QUERY = re.compile(
+    rf"\b({PATIENT_RECORDS})\.(objects|_default_manager|_base_manager)\b"
+    rf"|\bget_(?:object|list)_or_404\(\s*({PATIENT_RECORDS})\b"
+)
+# (file, model): why this portal code may query the model itself. Everything else goes through the policy.
+DIRECT_QUERY_ALLOWED = {
+    ("dossier/views/patient.py", "CareTeamMember"): "the care team of actor.acting_for, let in by patient_required",
+    ("catalogue/api.py", "Connection"): "bearer authentication: the token's connection is the API's actor",
+}
+PORTAL_CODE = [
+    path
+    for path in SOURCE_FILES
+    if "migrations" not in path.parts
+    and (
+        path.name in ("views.py", "forms.py", "api.py", "oauth.py")
+        or "views" in path.parts
+        or "templatetags" in path.parts
+    )
+]
+
+
+def test_views_forms_and_templatetags_query_patient_records_through_the_policy():
+    """Views, forms, template tags and the API never look a patient's record up by themselves (manager,
+    default manager or get_object_or_404): a fetcher of the policy does, and answers 404 to everyone else.
+    dossier:share_revoke once found its link itself and let a representative revoke the link of a document
+    kept from representatives."""
+    offenders = sorted(
+        {
+            (str(path.relative_to(ROOT)), match.group(1) or match.group(3))
+            for path in PORTAL_CODE
+            for match in DIRECT_QUERY.finditer(path.read_text())
+        }
+        - set(DIRECT_QUERY_ALLOWED)
+    )
+    assert offenders == [], "fetch patient records through espace_sante.access.policy"
+
+
+def test_the_access_policy_only_reads():
+    """Decisions and fetchers never write: writes are services (traced, validated, atomic)."""
+    text = (ROOT / "espace_sante/access/policy.py").read_text()
+    writes = re.findall(
+        r"\.(create|get_or_create|update_or_create|update|delete|save|bulk_create|bulk_update)\(", text
+    )
+    assert writes == []
+
+
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT / "templates")))
 def test_templates_compile_and_never_disable_escaping(path):
     name = str(path.relative_to(ROOT / "templates"))

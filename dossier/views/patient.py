@@ -22,7 +22,7 @@ from dossier.forms import (
     RenameForm,
     ShareForm,
 )
-from dossier.models import CareTeamMember, ShareLink
+from dossier.models import CareTeamMember
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required
 from espace_sante.audit.actions import ActorRole
@@ -100,11 +100,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def document_detail(request: HttpRequest, public_id) -> HttpResponse:
     document = policy.document_for(request.actor, public_id, purpose="view")
-    links = (
-        ShareLink.objects.filter(document=document).order_by("-created_at")
-        if request.actor.acts_for(document.patient)
-        else []
-    )
+    links = policy.share_links_for(request.actor, document)
     context = {
         "title": document.title,
         "document": document,

@@ -265,6 +265,16 @@ def own_document_for(actor: Actor, public_id: UUID):
     return document
 
 
+def share_links_for(actor: Actor, document):
+    """The share links of an already fetched document, newest first: for the patient side acting for its
+    patient (professionals see none)."""
+    from dossier.models import ShareLink
+
+    if not actor.acts_for(document.patient):
+        return ShareLink.objects.none()
+    return ShareLink.objects.filter(document=document).order_by("-created_at")
+
+
 def own_share_link_for(actor: Actor, public_id: UUID):
     """A share link of a document the acting patient (or representative) manages (`own_document_for`): a
     representative never reaches the links of a document kept from representatives. 404 otherwise."""
