@@ -82,3 +82,10 @@ def sweep_missing_receipts_task() -> int:
         render_closure_receipt_task.delay(pk)
         count += 1
     return count
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_requested_code_task(patient_id: int) -> None:
+    from activation.services.enrolment import requested_code_send
+
+    requested_code_send(patient_id=patient_id)

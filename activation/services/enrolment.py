@@ -288,10 +288,22 @@ def new_code_request(*, nir: str, serial: str, birth_date: date, address: str, a
     if person is None:
         record(Action.CODE_CHECK_FAILED, actor=actor, patient=holder, form="new_code")
         return
+    # Issued by a task after commit, not here: issuing the code and writing its message took measurably
+    # longer than a refusal, which told whether the details matched someone (tests/security/test_enumeration).
+    from activation.tasks import send_requested_code_task
+
+    enqueue_on_commit(send_requested_code_task, person.pk)
+
+
+def requested_code_send(*, patient_id: int) -> str | None:
+    """The new code asked for on the public form (by a task): not for an active or deleted space."""
+    person = Patient.objects.select_related("space").filter(pk=patient_id, deceased_on__isnull=True).first()
+    if person is None:
+        return None
     space = getattr(person, "space", None)
     if space is not None and space.status in (SpaceStatus.ACTIVE, SpaceStatus.DELETED):
-        return
-    new_code_send(patient=person, by=actor)
+        return None
+    return new_code_send(patient=person, by=Actor.anonymous())
 
 
 __all__ = [
@@ -307,4 +319,5 @@ __all__ = [
     "new_code_request",
     "new_code_send",
     "opposition_record",
+    "requested_code_send",
 ]
