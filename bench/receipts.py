@@ -32,11 +32,11 @@ from bench.web import (
     ROOT,
     LoadSampler,
     Site,
-    broker_url,
     log,
     percentile,
     print_rows,
     process_tree_cpu,
+    purge_broker,
     verdict,
     write_result,
 )
@@ -183,11 +183,7 @@ def start_worker(number: int) -> subprocess.Popen:
 
 
 def purge_queue() -> None:
-    import redis
-
-    client = redis.Redis.from_url(broker_url())
-    client.delete(QUEUE)
-    client.close()
+    purge_broker(QUEUE, "celery")
 
 
 def stored_count() -> int:

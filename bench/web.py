@@ -54,6 +54,15 @@ def broker_url() -> str:
     return re.sub(r"/\d*$", f"/{BROKER_DB}", REDIS_URL)
 
 
+def purge_broker(*queues: str) -> None:
+    """Drop the tasks the benchmark's servers or workers queued in the bench broker database (nobody runs them)."""
+    import redis
+
+    client = redis.Redis.from_url(broker_url())
+    client.delete(*(queues or ("celery",)))
+    client.close()
+
+
 @dataclass(frozen=True)
 class Site:
     """One benchmark's database, cache prefix, media folder and port."""
@@ -176,6 +185,7 @@ class Site:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+            purge_broker()  # e-mail deliveries the pages queued
 
     def warm_up(self, workers: int) -> None:
         """Concurrent requests until every worker has answered a few: the application (a shim's lazy import
