@@ -61,20 +61,19 @@ def login_password_check(*, request: HttpRequest, identifiant: str, password: st
     identifiant = identifiant.strip().lower()
     address = request.META.get("REMOTE_ADDR", "")
     by_identifiant, by_address = _throttles()
-    wait = max(by_identifiant.retry_after(identifiant), by_address.retry_after(address))
+    wait = max(by_identifiant.admit(identifiant), by_address.admit(address))
     if wait:
         record(Action.LOGIN_THROTTLED, actor=Actor.anonymous(), portal=portal, identifiant=identifiant)
         return PasswordCheck(user=None, retry_after=wait)
 
     user = authenticate(request, username=identifiant, password=password)
     if user is None or user.kind != PORTAL_KIND[portal]:
-        by_identifiant.failure(identifiant)
-        by_address.failure(address)
         reason = "credentials" if user is None else "wrong_portal"
         record(Action.LOGIN_FAILED, actor=Actor.anonymous(), portal=portal, identifiant=identifiant, reason=reason)
         return PasswordCheck(user=None)
 
     by_identifiant.reset(identifiant)
+    by_address.refund(address)  # a right password from a shared address (a France services office) is no attempt
     request.session[PENDING_LOGIN] = {"user": user.pk, "portal": str(portal), "at": time.time(), "sent_at": 0}
     return PasswordCheck(user=user)
 
@@ -156,16 +155,15 @@ def reauth_password_check(*, request: HttpRequest, actor: Actor, password: str) 
     user = actor.user
     address = request.META.get("REMOTE_ADDR", "")
     by_identifiant, by_address = _throttles()
-    wait = max(by_identifiant.retry_after(user.username), by_address.retry_after(address))
+    wait = max(by_identifiant.admit(user.username), by_address.admit(address))
     if wait:
         record(Action.LOGIN_THROTTLED, actor=actor, portal="reauthentication", identifiant=user.username)
         return PasswordCheck(user=None, retry_after=wait)
     if not user.check_password(password):
-        by_identifiant.failure(user.username)
-        by_address.failure(address)
         record(Action.REAUTHENTICATION_FAILED, actor=actor, patient=actor.patient, step="password")
         return PasswordCheck(user=None)
     by_identifiant.reset(user.username)
+    by_address.refund(address)
     request.session[PENDING_REAUTH] = {"user": user.pk, "at": time.time(), "sent_at": 0}
     return PasswordCheck(user=user)
 

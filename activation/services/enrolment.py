@@ -84,9 +84,7 @@ def _watch_global_failures() -> None:
         logger.warning("activation: %s failed identifications this minute (possible attack)", count)
 
 
-def _fail(*, address: str, nir: str, actor: Actor, code: ProvisionalCode | None) -> None:
-    BY_ADDRESS.failure(address)
-    BY_NIR.failure(nir)
+def _fail(*, actor: Actor, code: ProvisionalCode | None) -> None:
     _watch_global_failures()
     if code is None:
         record(Action.CODE_CHECK_FAILED, actor=actor)
@@ -102,7 +100,7 @@ def _fail(*, address: str, nir: str, actor: Actor, code: ProvisionalCode | None)
 
 def code_identify(*, code: str, nir: str, card_type: str, serial: str, address: str, actor: Actor) -> Identification:
     """Check a code with the card holder's NIR, card model and serial number."""
-    wait = max(BY_ADDRESS.retry_after(address), BY_NIR.retry_after(nir))
+    wait = max(BY_ADDRESS.admit(address), BY_NIR.admit(nir))  # the attempt is taken before the lookup
     if wait:
         return Identification(Outcome.THROTTLED, retry_after=wait)
     compact = codes.normalize(code)
@@ -122,9 +120,10 @@ def code_identify(*, code: str, nir: str, card_type: str, serial: str, address: 
         and bool(_serial_digits(serial))
     )
     if not matches:
-        _fail(address=address, nir=nir, actor=actor, code=found)
+        _fail(actor=actor, code=found)
         return Identification(Outcome.MISMATCH)
     BY_NIR.reset(nir)
+    BY_ADDRESS.refund(address)
     found.refresh_from_db()
     state = found.state
     if state != "valid":
@@ -275,10 +274,9 @@ def new_code_request(*, nir: str, serial: str, birth_date: date, address: str, a
 
     A child's code is requested with the card holder's NIR and serial and the child's date of birth.
     """
-    if NEW_CODE_BY_ADDRESS.retry_after(address) or NEW_CODE_BY_NIR.retry_after(nir):
+    # Every request counts, matched or not: this form sends messages.
+    if NEW_CODE_BY_ADDRESS.admit(address) or NEW_CODE_BY_NIR.admit(nir):
         return
-    NEW_CODE_BY_ADDRESS.failure(address)  # every request counts: this form sends messages
-    NEW_CODE_BY_NIR.failure(nir)
     holder = Patient.objects.filter(nir=nir).first()
     if holder is None or _serial_digits(holder.vitale_serial) != _serial_digits(serial) or not _serial_digits(serial):
         record(Action.CODE_CHECK_FAILED, actor=actor, form="new_code")

@@ -2,6 +2,7 @@
 
 import string
 import threading
+import time
 
 import pytest
 from django.template import Context, Template
@@ -75,29 +76,54 @@ def test_nir_with_its_key_is_accepted_and_a_wrong_key_is_refused(number):
 def test_throttle_never_admits_more_than_its_free_attempts(free, attempts, subject):
     throttle = Throttle(f"prop-{subject}", free_attempts=free, base_delay_seconds=60, max_delay_seconds=3600)
     throttle.reset(subject)
-    admitted = 0
-    for _ in range(attempts):
-        if throttle.retry_after(subject) == 0:
-            admitted += 1
-            throttle.failure(subject)
+    admitted = sum(throttle.admit(subject) == 0 for _ in range(attempts))
     assert admitted == min(free, attempts)
+    if attempts > free:
+        assert 0 < throttle.admit(subject) <= 60  # the next one is told when to come back
     throttle.reset(subject)
 
 
 @pytest.mark.django_db
-def test_throttle_counts_every_concurrent_failure():
-    throttle = Throttle("prop-concurrency", free_attempts=5, base_delay_seconds=60)
+@pytest.mark.parametrize("free", [1, 5, 10])
+def test_a_burst_of_concurrent_attempts_never_gets_more_than_the_limit_through(free):
+    """40 threads released at once on the same subject: exactly `free` are admitted, not one more."""
+    throttle = Throttle(f"prop-burst-{free}", free_attempts=free, base_delay_seconds=60)
     throttle.reset("x")
-    threads = [threading.Thread(target=throttle.failure, args=("x",)) for _ in range(40)]
+    start, results = threading.Barrier(40), []
+
+    def attempt() -> None:
+        start.wait()
+        results.append(throttle.admit("x"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    count_key, _ = throttle._keys("x")
-    from django.core.cache import cache
+    assert results.count(0) == free
+    assert all(0 < wait <= 60 for wait in results if wait)
+    throttle.reset("x")
 
-    assert cache.get(count_key) == 40  # atomic INCR: no lost update under concurrency
-    assert throttle.retry_after("x") > 0
+
+@pytest.mark.django_db
+def test_after_the_delay_one_more_attempt_is_admitted_and_the_next_delay_doubles():
+    throttle = Throttle("prop-delays", free_attempts=2, base_delay_seconds=1, max_delay_seconds=8)
+    throttle.reset("x")
+    assert [throttle.admit("x") for _ in range(3)] == [0, 0, 1]
+    time.sleep(1.1)
+    assert throttle.admit("x") == 0  # the slot reopened
+    assert throttle.admit("x") == 2  # and the next one waits twice as long
+    throttle.reset("x")
+    assert throttle.admit("x") == 0  # a success (reset) starts again from zero
+
+
+@pytest.mark.django_db
+def test_a_refunded_attempt_does_not_count():
+    throttle = Throttle("prop-refund", free_attempts=3, base_delay_seconds=60)
+    throttle.reset("x")
+    for _ in range(10):
+        assert throttle.admit("x") == 0
+        throttle.refund("x")  # ten right passwords from one office address
     throttle.reset("x")
 
 
