@@ -4,9 +4,9 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from espace_sante.outbox.enums import OutboxStatus
+from espace_sante.outbox.enums import Channel, OutboxStatus
 from espace_sante.outbox.models import OutboxMessage
-from espace_sante.outbox.services import email_enqueue, outbox_claim, outbox_deliver, outbox_flush
+from espace_sante.outbox.services import outbox_claim, outbox_deliver, outbox_flush
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,10 +17,16 @@ def _synchronous_commit() -> str:
         return cursor.fetchone()[0]
 
 
-def test_a_batch_is_sent_once_and_the_session_setting_is_restored(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # deliver by hand, not on commit
-    for number in range(5):
-        email_enqueue(to=f"personne{number}@example.org", subject="Objet", body=f"Corps {number}")
+def _queue(count: int) -> None:
+    """Rows as email_enqueue writes them, without its delivery task (delivered by hand here)."""
+    for number in range(count):
+        OutboxMessage.objects.create(
+            channel=Channel.EMAIL, recipient=f"personne{number}@example.org", subject="Objet", body=f"Corps {number}"
+        )
+
+
+def test_a_batch_is_sent_once_and_the_session_setting_is_restored():
+    _queue(5)
     assert _synchronous_commit() == "on"
     assert outbox_flush() == 5
     assert outbox_flush() == 0
@@ -31,10 +37,8 @@ def test_a_batch_is_sent_once_and_the_session_setting_is_restored(settings):
     assert _synchronous_commit() == "on"  # relaxed commits stay inside the delivery
 
 
-def test_a_failing_message_goes_back_to_the_queue_and_the_others_are_sent(settings, monkeypatch):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    for number in range(3):
-        email_enqueue(to=f"personne{number}@example.org", subject="Objet", body=f"Corps {number}")
+def test_a_failing_message_goes_back_to_the_queue_and_the_others_are_sent(monkeypatch):
+    _queue(3)
     from espace_sante.outbox import services
 
     real_send = services._send_email
