@@ -21,8 +21,9 @@ Client addresses: the portal reads REMOTE_ADDR, which a reverse proxy in front s
 `X-Bench-Client` header into REMOTE_ADDR, as the proxy would. Nothing else differs.
 
 Server side, after each throttled run: the attempts admitted for the address (audit rows
-`activation.code.check_failed` from that address, and the throttle's failure counter in Redis) or for the
-NIR (its counter), against the limit (free attempts, plus one per delay that expired during the run).
+`activation.code.check_failed` from that address, and the non-throttled answers) or for the NIR (the
+non-throttled answers), against the limit (free attempts, plus one per delay that expired during the run).
+The throttle's Redis counter counts every attempt, refused ones included, and is reported as such.
 
 In process: 100,000 random codes normalised, hashed and looked up exactly as `code_identify` does (the
 HMAC, then `code_hash` equality, in batches of 5,000 with `= ANY`) against the stored codes, with 10
@@ -324,15 +325,19 @@ def main(argv: list[str] | None = None) -> int:
         for kind in ("address", "NIR"):
             name = f"throttled ({kind}) @{connections}"
             run, counts = runs[name], admitted[name]
-            admitted_server = max(counts["counter"], counts["audit_rows"] or 0)
+            # Since Throttle.admit() the Redis counter counts every attempt, refused ones included: what was
+            # admitted is what the server answered without throttling (audit rows for an address, and the
+            # answers the clients saw, which are the server's own answers).
+            admitted_server = max(counts["audit_rows"] or 0, counts["answers_not_throttled"])
             cpu_ms = 1000 * run["server_cpu_s"] / max(run["requests"], 1)
             rows.append(
                 {
                     "name": name,
                     "figure": f"{run['rps']:.0f} req/s, p99 {run['p99_ms']} ms, {cpu_ms:.1f} server CPU ms/req; "
-                    f"admitted {admitted_server} (counter {counts['counter']}"
-                    + (f", audit {counts['audit_rows']}" if counts["audit_rows"] is not None else "")
-                    + f", client saw {counts['answers_not_throttled']}) / limit {counts['limit']}",
+                    f"admitted {admitted_server} ("
+                    + (f"audit {counts['audit_rows']}, " if counts["audit_rows"] is not None else "")
+                    + f"client saw {counts['answers_not_throttled']}; attempts counted {counts['counter']})"
+                    + f" / limit {counts['limit']}",
                     "baseline": baseline,
                     "target": f">= {TARGETS['throttled_rps']} req/s; admitted <= limit",
                     "result": verdict(run["rps"] >= TARGETS["throttled_rps"] and admitted_server <= counts["limit"]),
