@@ -129,3 +129,19 @@ def test_celery_speaks_json_and_acknowledges_late():
     assert celery_app.conf.accept_content == ["json"]
     assert celery_app.conf.task_acks_late is True
     assert celery_app.conf.task_time_limit
+
+
+def test_forms_share_one_renderer_so_their_templates_are_compiled_once():
+    """django-dsfr would build a renderer, with an empty template cache, for every form instance."""
+    from accounts.forms import LoginForm
+    from activation.forms import IdentificationForm
+
+    first, second = IdentificationForm(), LoginForm()
+    assert first.renderer is second.renderer
+    engine = first.renderer.engine.engine  # the backend's Engine
+    str(first["code"])  # render a field: its templates are now compiled and cached
+    loader = engine.template_loaders[0]
+    assert type(loader).__name__ == "Loader" and loader.__module__ == "django.template.loaders.cached"
+    cached = len(loader.get_template_cache)
+    str(IdentificationForm()["code"])
+    assert len(loader.get_template_cache) == cached  # nothing compiled again

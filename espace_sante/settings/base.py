@@ -66,6 +66,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "espace_sante.urls"
 WSGI_APPLICATION = "espace_sante.wsgi.application"
 
+# One form renderer per process (django-dsfr's templates), not one per form: see espace_sante/lib/form_renderer.py.
+FORM_RENDERER = "espace_sante.lib.form_renderer.DsfrFormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
