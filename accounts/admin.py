@@ -14,6 +14,15 @@ from django.urls import path, reverse
 
 from accounts.enums import VitaleCardType
 from accounts.models import LegalRepresentation, Patient
+from accounts.services import (
+    ContactChangeOutcome,
+    ContactChangeRefused,
+    agent_change_cancel,
+    agent_change_pending,
+    agent_code_channels,
+    agent_code_confirm,
+    agent_code_send,
+)
 from activation.enums import OppositionChannel
 from activation.forms import NirField, clean_serial_value
 from activation.models import Closure, HealthSpace, Opposition, ProvisionalCode
@@ -72,6 +81,17 @@ class ContactsForm(forms.Form):
         max_length=200,
         help_text="Par exemple : pièce d’identité présentée au guichet, questions sur le dossier.",
     )
+
+
+class ReadBackCodeForm(forms.Form):
+    token = forms.RegexField(
+        label="Code lu par la personne",
+        regex=r"^\s*\d{3}\s*\d{3}\s*$",
+        error_messages={"invalid": "Le code compte 6 chiffres."},
+    )
+
+    def clean_token(self) -> str:
+        return "".join(self.cleaned_data["token"].split())
 
 
 class CloseForm(ConfirmForm):
@@ -167,6 +187,7 @@ class PatientAdmin(admin.ModelAdmin):
         action = self.admin_site.admin_view
         own = [
             path("<int:pk>/coordonnees/", action(self.update_contacts), name="patient_contacts"),
+            path("<int:pk>/coordonnees/confirmation/", action(self.confirm_contacts), name="patient_contacts_confirm"),
             path("<int:pk>/cloture/", action(self.close_space), name="patient_close"),
             path("<int:pk>/reouverture/", action(self.reopen_space), name="patient_reopen"),
             path("<int:pk>/deces/", action(self.record_death), name="patient_death"),
@@ -258,7 +279,9 @@ class PatientAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="justificatif-opposition-{opposition.reference}.pdf"'
         return response
 
-    def _confirmed_action(self, request, pk: int, *, permission: str, form_class, title: str, template: str, act):
+    def _confirmed_action(
+        self, request, pk: int, *, permission: str, form_class, title: str, template: str, act, then: str = ""
+    ):
         """One pattern for every action: permission, confirmation form, service call, French outcome."""
         if not request.user.has_perm(permission):
             raise PermissionDenied
@@ -280,7 +303,7 @@ class PatientAdmin(admin.ModelAdmin):
                 form.add_error(None, str(error) or "Cette personne n’a pas encore d’espace.")
             else:
                 messages.success(request, message)
-                return redirect("admin:accounts_patient_change", patient.pk)
+                return redirect(then or "admin:accounts_patient_change", patient.pk)
         context = self._context(request, patient, f"{title} — {patient}", form=form)
         return TemplateResponse(request, template, context)
 
@@ -293,7 +316,11 @@ class PatientAdmin(admin.ModelAdmin):
                 check_note=data["check_note"],
                 by=request.actor,
             )
-            return "Coordonnées mises à jour. Les codes provisoires non utilisés ont été annulés."
+            return (
+                "Demande enregistrée. Les nouvelles coordonnées ne seront utilisées qu’après confirmation par la "
+                "personne : par le lien envoyé à ses nouvelles coordonnées, ou par le code envoyé à ses coordonnées "
+                "actuelles qu’elle vous lit. Ses coordonnées actuelles ont été prévenues."
+            )
 
         return self._confirmed_action(
             request,
@@ -303,7 +330,61 @@ class PatientAdmin(admin.ModelAdmin):
             title="Mettre à jour les coordonnées",
             template="admin/accounts/patient/action.html",
             act=act,
+            then="admin:patient_contacts_confirm",
         )
+
+    def confirm_contacts(self, request, pk: int):
+        """The pending change an agent typed: a code sent to the contacts in use, read back by the person."""
+        if not request.user.has_perm("activation.update_contacts"):
+            raise PermissionDenied
+        patient = get_object_or_404(Patient.objects.select_related("user"), pk=pk)
+        change = agent_change_pending(patient)
+        if change is None:
+            messages.info(request, "Aucune modification de coordonnées n’est en attente pour cette personne.")
+            return redirect("admin:accounts_patient_change", patient.pk)
+        channels = agent_code_channels(patient)
+        form = ReadBackCodeForm(request.POST if "confirm" in request.POST else None)
+        if request.method == "POST" and "cancel" in request.POST:
+            agent_change_cancel(change=change, by=request.actor)
+            messages.success(request, "La demande de modification est annulée ; rien n’a changé.")
+            return redirect("admin:accounts_patient_change", patient.pk)
+        if request.method == "POST" and "send" in request.POST:
+            try:
+                sent = agent_code_send(change=change, channel=request.POST["send"], by=request.actor)
+            except ContactChangeRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                if sent:
+                    messages.success(request, "Code envoyé : demandez à la personne de vous le lire.")
+                else:
+                    messages.info(
+                        request, "Un code vient d’être envoyé : attendez une minute avant d’en demander un autre."
+                    )
+            return redirect("admin:patient_contacts_confirm", patient.pk)
+        if form.is_valid():
+            outcome = agent_code_confirm(change=change, token=form.cleaned_data["token"], by=request.actor)
+            if outcome == ContactChangeOutcome.CONFIRMED:
+                messages.success(
+                    request,
+                    "Nouvelles coordonnées enregistrées. Les sessions ouvertes de la personne sont fermées et les "
+                    "codes provisoires non utilisés annulés.",
+                )
+                return redirect("admin:accounts_patient_change", patient.pk)
+            if outcome == ContactChangeOutcome.LOST:
+                messages.error(
+                    request, "Trop de codes erronés ou code expiré : la demande est annulée, rien n’a changé."
+                )
+                return redirect("admin:accounts_patient_change", patient.pk)
+            form.add_error("token", "Code incorrect ou expiré.")
+        context = self._context(
+            request,
+            patient,
+            f"Confirmer les nouvelles coordonnées — {patient}",
+            form=form,
+            change=change,
+            channels=channels,
+        )
+        return TemplateResponse(request, "admin/accounts/patient/contacts_confirm.html", context)
 
     def close_space(self, request, pk: int):
         def act(patient, data):
@@ -389,6 +470,7 @@ class PatientAdmin(admin.ModelAdmin):
                     "space": space,
                     "information": getattr(space, "information", None) if space else None,
                     "codes": list(ProvisionalCode.objects.filter(patient=patient).order_by("-issued_at")[:10]),
+                    "pending_contacts": agent_change_pending(patient),
                     "oppositions": list(Opposition.objects.filter(space__patient=patient).order_by("-recorded_at")),
                     "closures": list(Closure.objects.filter(space__patient=patient).order_by("-closed_at")),
                     "children": list(Patient.objects.filter(card_holder=patient).select_related("space")),

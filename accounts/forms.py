@@ -5,7 +5,7 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.template.loader import render_to_string
 from dsfr.forms import DsfrBaseForm
 
-from accounts.enums import UserKind
+from accounts.enums import UserKind, VitaleCardType
 from accounts.models import User
 from espace_sante.outbox.services import email_enqueue
 
@@ -53,11 +53,14 @@ class PortalPasswordResetForm(PasswordResetForm, DsfrBaseForm):
     )
 
     def get_users(self, email):
+        """Never an address an agent put in during the last days (accounts.services.RESET_WITHHELD_DAYS)."""
+        from accounts.services import reset_withheld_users
+
         return (
             user
             for user in User.objects.filter(
                 email__iexact=email, is_active=True, kind__in=[UserKind.PATIENT, UserKind.PROFESSIONAL]
-            )
+            ).exclude(pk__in=reset_withheld_users().values("pk"))
             if user.has_usable_password()
         )
 
@@ -128,3 +131,36 @@ class ContactChangeForm(DsfrBaseForm):
         if phone and not MOBILE_RE.fullmatch(phone):
             raise forms.ValidationError("Saisissez un numéro de mobile français, par exemple 06 12 34 56 78.")
         return phone
+
+
+class AgentChangePasswordForm(DsfrBaseForm):
+    """Confirming contacts an agent typed: the account's password, which the agent never knows."""
+
+    password = ReauthPasswordForm.base_fields["password"]
+
+
+class AgentChangeCardForm(DsfrBaseForm):
+    """Confirming contacts an agent typed before activation: the Vitale card, as on the activation form."""
+
+    nir = forms.CharField(
+        label="Numéro de sécurité sociale",
+        help_text="15 caractères, au recto de la carte Vitale. Pour le profil d’un enfant, celui du parent.",
+        max_length=21,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    card_type = forms.ChoiceField(
+        label="Modèle de carte Vitale",
+        choices=[
+            (VitaleCardType.WITH_PHOTO, "Carte Vitale avec photo"),
+            (VitaleCardType.WITHOUT_PHOTO, "Carte Vitale sans photo"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    serial = forms.CharField(
+        label="Numéro de série de la carte Vitale",
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    def clean_nir(self) -> str:
+        return "".join(self.cleaned_data["nir"].split()).upper()

@@ -353,3 +353,78 @@ class TOTPDevice(ThrottlingMixin, TimestampMixin, Device):
         return (
             f"otpauth://totp/{label}?secret={self.base32_key}&issuer={issuer}&digits={self.digits}&period={self.step}"
         )
+
+
+# --- Contacts typed by an agent ---------------------------------------------------------------------------
+
+
+class ContactChangeQuerySet(models.QuerySet):
+    def open(self) -> "ContactChangeQuerySet":
+        return self.filter(confirmed_at=None, cancelled_at=None, expires_at__gt=timezone.now())
+
+
+class ContactChangeRequest(TimestampedModel):
+    """New contacts an agent typed for a person: they take effect (for login codes, password resets and
+    provisional codes) only once the person confirms them — from the new contact with their password (or,
+    before activation, their Vitale card), or by reading the agent a code sent to the contacts on file.
+
+    Until then the contacts on file stay in use. The secrets (link, read-back code) are keyed hashes.
+    """
+
+    class How(models.TextChoices):
+        NEW_CONTACT = "new_contact", "par le lien envoyé aux nouvelles coordonnées"
+        CODE_READ_BACK = "code_read_back", "par le code envoyé aux coordonnées actuelles, lu au conseiller"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,  # part of the person's administrative history
+        related_name="contact_change_requests",
+        verbose_name="assuré",
+    )
+    email_changed = models.BooleanField("e-mail modifié", default=False)
+    email = models.EmailField("nouvelle adresse e-mail", blank=True)
+    phone_changed = models.BooleanField("téléphone modifié", default=False)
+    phone = models.CharField("nouveau téléphone", max_length=20, blank=True)
+    requested_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,  # the agent who typed it stays known
+        related_name="+",
+        verbose_name="demandé par",
+    )
+    check_note = models.CharField("vérification de l’identité", max_length=200)
+    expires_at = models.DateTimeField("expire le")
+    link_hash = models.CharField(max_length=64, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_channel = models.CharField(max_length=8, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_valid_until = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField("tentatives erronées", default=0)
+    confirmed_at = models.DateTimeField("confirmée le", null=True, blank=True)
+    confirmed_how = models.CharField("confirmée", max_length=16, choices=How.choices, blank=True)
+    cancelled_at = models.DateTimeField("annulée le", null=True, blank=True)
+
+    objects = ContactChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "demande de modification des coordonnées"
+        verbose_name_plural = "demandes de modification des coordonnées"
+        indexes = [models.Index(fields=["patient", "-created_at"], name="contact_change_patient")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(confirmed_at__isnull=True, cancelled_at__isnull=True),
+                name="contact_change_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(confirmed_how__in=["", *("new_contact", "code_read_back")]),
+                name="contact_change_how_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "demande de modification des coordonnées"  # never the addresses: it labels audit rows
+
+    @property
+    def fields(self) -> list[str]:
+        return [name for name, changed in (("email", self.email_changed), ("phone", self.phone_changed)) if changed]

@@ -20,6 +20,11 @@ urlpatterns = [
     path("parametres/confirmer-identite/", views.reauthenticate, name="reauthenticate"),
     path("parametres/coordonnees/", views.contact_change, name="contact_change"),
     path("parametres/coordonnees/confirmer-e-mail/", views.email_confirm, name="email_confirm"),
+    path(
+        "coordonnees/confirmer/<uuid:public_id>/<str:token>/",
+        views.contact_change_link,
+        name="contact_change_link",
+    ),
     path("profil-actif/", views.switch_profile, name="switch_profile"),
     path("pro/connexion/", views.pro_login, name="pro_login"),
     path("pro/connexion/verification/", views.pro_login_otp, name="pro_login_otp"),

@@ -12,6 +12,8 @@ from django.views.generic import RedirectView
 
 from accounts import services
 from accounts.forms import (
+    AgentChangeCardForm,
+    AgentChangePasswordForm,
     ContactChangeForm,
     DsfrPasswordChangeForm,
     DsfrSetPasswordForm,
@@ -117,11 +119,7 @@ def _safe_next(request: HttpRequest) -> bool:
     return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
 
 
-def _mask_email(email: str) -> str:
-    local, _, domain = email.partition("@")
-    if not domain:
-        return ""
-    return f"{local[:1]}•••@{domain}"
+_mask_email = services.mask_email
 
 
 @login_not_required
@@ -266,6 +264,37 @@ def email_confirm(request: HttpRequest) -> HttpResponse:
         form.add_error("token", OTP_ERROR)
     context = {"title": "Confirmer ma nouvelle adresse e-mail", "form": form, "email": email}
     return render(request, "accounts/email_confirm.html", context)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def contact_change_link(request: HttpRequest, public_id, token: str) -> HttpResponse:
+    """The link sent to contacts an agent typed: the person confirms them with their password (before
+    activation, their Vitale card). Until then the contacts on file stay in use."""
+    change = services.agent_change_from_link(public_id, token)
+    context = {"title": "Confirmer mes nouvelles coordonnées", "change": change}
+    if change is None:
+        context["state"] = "lost"
+        return render(request, "accounts/contact_change_link.html", context)
+    activated = change.patient.user_id is not None
+    form_class = AgentChangePasswordForm if activated else AgentChangeCardForm
+    form = form_class(request.POST or None)
+    if form.is_valid():
+        outcome = services.agent_link_confirm(change=change, **form.cleaned_data)
+        if outcome == services.ContactChangeOutcome.CONFIRMED:
+            context["state"] = "confirmed"
+            return render(request, "accounts/contact_change_link.html", context)
+        if outcome == services.ContactChangeOutcome.LOST:
+            context["state"] = "lost"
+            return render(request, "accounts/contact_change_link.html", context)
+        if outcome == services.ContactChangeOutcome.THROTTLED:
+            form.add_error(None, "Trop de tentatives. Réessayez dans quelques minutes.")
+        else:
+            form.add_error(
+                None, REAUTH_ERROR if activated else "Ces informations ne correspondent pas à votre carte Vitale."
+            )
+    context.update({"state": "form", "form": form, "activated": activated})
+    return render(request, "accounts/contact_change_link.html", context)
 
 
 @patient_required

@@ -5,7 +5,8 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Patient
+from accounts.models import ContactChangeRequest, Patient
+from accounts.services import ContactChangeRefused, agent_contact_change_request
 from activation.enums import SpaceStatus
 from activation.models import HealthSpace, ProvisionalCode
 from activation.services.spaces import space_close
@@ -18,31 +19,14 @@ class NothingToDo(Exception):
     """The request changes nothing (same contacts, already recorded …): French message in args[0]."""
 
 
-@transaction.atomic
-def contacts_update(*, patient: Patient, email: str, phone: str, check_note: str, by: Actor) -> None:
-    """Update the e-mail or phone after checking identity; the note says how it was checked."""
-    locked = Patient.objects.select_for_update().get(pk=patient.pk)
-    changes = {}
-    if email != locked.email:
-        changes["email"] = email
-    if phone != locked.phone:
-        changes["phone"] = phone
-    if not changes:
-        raise NothingToDo("Les coordonnées saisies sont celles déjà enregistrées.")
-    Patient.objects.filter(pk=patient.pk).update(**changes, updated_at=timezone.now())
-    if "email" in changes and locked.user_id:
-        type(locked.user).objects.filter(pk=locked.user_id).update(email=email)
-    # Unused codes went to the old contact: they stop working.
-    ProvisionalCode.objects.filter(patient=patient, used_at=None, voided_at=None).update(voided_at=timezone.now())
-    record(
-        Action.CONTACTS_UPDATED,
-        actor=by,
-        patient=patient,
-        fields=sorted(changes),
-        check=check_note[:200],
-    )
-    for name, value in changes.items():
-        setattr(patient, name, value)
+def contacts_update(*, patient: Patient, email: str, phone: str, check_note: str, by: Actor) -> "ContactChangeRequest":
+    """Record contacts typed after checking identity (the note says how). They take effect only once the
+    person confirms them (accounts.services, "Contacts typed by an agent"): an agent never redirects a
+    person's login codes, password resets or provisional codes."""
+    try:
+        return agent_contact_change_request(patient=patient, email=email, phone=phone, check_note=check_note, by=by)
+    except ContactChangeRefused as refusal:
+        raise NothingToDo(str(refusal)) from refusal
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.enums import UserKind
-from accounts.models import Patient, User
+from accounts.models import ContactChangeRequest, Patient, User
 from activation import codes
 from activation.enums import CodeChannel, OppositionChannel, SpaceStatus
 from activation.models import CODE_VALIDITY, MAX_CODE_FAILURES, HealthSpace, Opposition, ProvisionalCode
@@ -202,6 +202,10 @@ def account_activate(*, code: ProvisionalCode, choice: AccountChoice, by: Actor)
     patient.email = choice.email
     patient.phone = choice.phone
     patient.save(update_fields=["user", "email", "phone", "updated_at"])
+    # Contacts an agent typed and nobody confirmed lapse: the person just chose their own.
+    ContactChangeRequest.objects.filter(patient=patient, confirmed_at=None, cancelled_at=None).update(
+        cancelled_at=timezone.now()
+    )
     space_transition(space, to=SpaceStatus.ACTIVE, by=by, channel="online")
     medical_record_ensure(patient)
     return user

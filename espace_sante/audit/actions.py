@@ -24,6 +24,20 @@ class Action(models.TextChoices):
     CODE_VOIDED = "activation.code.voided", "a provoqué l’annulation d’un code provisoire"
     OPPOSITION_RECORDED = "activation.opposition.recorded", "a enregistré une opposition"
     CONTACTS_UPDATED = "activation.contacts.updated", "a mis à jour vos coordonnées"
+    CONTACTS_CHANGE_REQUESTED = "accounts.contacts.change_requested", "a demandé une modification de vos coordonnées"
+    CONTACTS_CHANGE_CODE_SENT = (
+        "accounts.contacts.change_code_sent",
+        "a fait envoyer un code de confirmation de vos coordonnées",
+    )
+    CONTACTS_CHANGE_CONFIRM_FAILED = (
+        "accounts.contacts.change_confirm_failed",
+        "a échoué à confirmer une modification de vos coordonnées",
+    )
+    CONTACTS_CHANGE_CANCELLED = "accounts.contacts.change_cancelled", "a annulé une modification de vos coordonnées"
+    PASSWORD_RESET_WITHHELD = (
+        "accounts.password.reset_withheld",
+        "n’a pas reçu de lien de réinitialisation (adresse modifiée récemment par un conseiller)",
+    )
     DEATH_RECORDED = "activation.death.recorded", "a enregistré un décès"
     RECEIPT_DOWNLOADED = "activation.receipt.downloaded", "a téléchargé un justificatif"
     RECORD_VIEWED = "dossier.record.viewed", "a consulté le dossier médical"

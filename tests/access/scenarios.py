@@ -270,6 +270,7 @@ def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
     world.kwargs[("closure", "victim")] = {"public_id": closure.public_id}
     world.kwargs[("child", "victim")] = {"public_id": p.emma.public_id}
     world.kwargs[("password_token", "victim")] = {"uidb64": "MQ", "token": "jeton-invalide"}
+    world.kwargs[("contact_change_token", "victim")] = {"public_id": uuid.uuid4(), "token": "jeton-invalide"}
     open_sessions(world)
     return world
 

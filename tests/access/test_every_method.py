@@ -56,7 +56,7 @@ class Route:
 
 
 # Objects that belong to nobody in particular: the attacker's own page, not the victim's object.
-UNOWNED = {"", "section", "service", "password_token"}
+UNOWNED = {"", "section", "service", "password_token", "contact_change_token"}
 # Consent declared in consultation and break-glass are how a professional outside the care team gets in.
 DOOR = {"pro_outside": OK}
 # Any professional may write to a patient found by NIR and birth date (unless the patient blocked them).
@@ -77,6 +77,7 @@ ROUTES: dict[str, Route] = {
     # Django's view answers an unknown link with the "invalid link" page before looking at the method.
     "accounts:password_reset_confirm": Route("public", kind="password_token", methods=EVERY),
     "accounts:password_reset_complete": Route("public", methods=frozenset({"GET", "HEAD"})),
+    "accounts:contact_change_link": Route("public", kind="contact_change_token", methods=GET_POST),
     "accounts:dashboard": Route("patient"),
     "accounts:settings": Route("patient"),
     "accounts:reauthenticate": Route("patient", methods=GET_POST),

@@ -45,7 +45,9 @@ def test_agent_finds_a_person_by_nir_email_or_name_and_birth_date(client, person
     assert "Camille Marie" in page and "Moreau" not in page
 
 
-def test_contacts_update_needs_a_note_voids_old_codes_and_is_traced(client, personas, informed):
+def test_contacts_update_needs_a_note_waits_for_the_person_and_is_traced(client, personas, informed, mailoutbox):
+    """Issue 15: the typed contacts wait for the person's confirmation (tests/security/test_agent_takeover.py);
+    once the code read back by the person is typed, they replace the old ones and unused codes die."""
     patient, _ = informed()
     login_agent(client, personas.agent_france_services.user)
     url = reverse("admin:patient_contacts", args=[patient.pk])
@@ -54,6 +56,17 @@ def test_contacts_update_needs_a_note_voids_old_codes_and_is_traced(client, pers
     client.post(
         url, {"email": "nouvelle@example.org", "phone": "0611223344", "check_note": "Carte d’identité au guichet"}
     )
+    patient.refresh_from_db()
+    assert patient.email == "jeanne.martin@example.org"
+    event = AuditEvent.objects.get(action=Action.CONTACTS_CHANGE_REQUESTED, patient=patient)
+    assert event.public_actor_label == "Un conseiller de l’Assurance Maladie"
+    assert event.data["check"] == "Carte d’identité au guichet"
+
+    confirm = reverse("admin:patient_contacts_confirm", args=[patient.pk])
+    client.post(confirm, {"send": "email"})
+    assert mailoutbox[-1].to == ["jeanne.martin@example.org"]
+    code = mailoutbox[-1].body.split("confirmer la modification : ")[1][:6]
+    client.post(confirm, {"confirm": "1", "token": code})
     patient.refresh_from_db()
     assert patient.email == "nouvelle@example.org"
     assert not ProvisionalCode.objects.filter(patient=patient, voided_at__isnull=True).exists()
