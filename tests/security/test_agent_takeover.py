@@ -224,3 +224,18 @@ def test_before_activation_new_codes_go_to_the_contact_on_file_until_the_card_co
     assert "Vos nouvelles coordonnées sont enregistrées" in done.content.decode()
     assert Patient.objects.get(pk=patient.pk).email == PIRATE
     assert not ProvisionalCode.objects.filter(patient=patient, voided_at=None, used_at=None).exists()
+
+
+def test_the_persons_own_change_makes_a_pending_agent_request_lapse(client, personas, mailoutbox, run):
+    from tests.accounts.reauth import mark_recently_authenticated
+
+    agent = type(client)()
+    login_agent(agent, personas.agent_cpam.user)
+    _agent_changes_contacts(agent, run, personas.camille, email=PIRATE)
+    link = LINK_RE.search(_to(mailoutbox, PIRATE)[-1].body).group(1)
+    login_patient(client, "camille.lefevre", mailoutbox)
+    mark_recently_authenticated(client)
+    run(client.post, reverse("accounts:contact_change"), {"email": OLD, "phone": "0765432109"})
+    assert not ContactChangeRequest.objects.open().exists()
+    assert "n’est plus valable" in type(client)().get(link).content.decode()
+    assert AuditEvent.objects.filter(action=Action.CONTACTS_CHANGE_CANCELLED, data__reason="superseded").exists()
