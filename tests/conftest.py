@@ -92,6 +92,13 @@ def login_agent(client: Client, user) -> None:
     assert response.status_code == 302, response.content.decode()[:800]
 
 
+def agent_finds(client: Client, patient) -> None:
+    """The agent searches the person by NIR: the back-office opens a person's pages only once found."""
+    response = client.get(reverse("admin:accounts_patient_changelist"), {"q": patient.nir})
+    assert response.status_code == 200
+    assert reverse("admin:accounts_patient_change", args=[patient.pk]) in response.content.decode()
+
+
 @pytest.fixture
 def login_as(personas, mailoutbox):
     """login_as(client, "camille") logs a persona in through the real two-step flow."""
