@@ -227,6 +227,11 @@ class PatientAdmin(admin.ModelAdmin):
             raise Http404
         return patient
 
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
     def get_object(self, request, object_id, from_field=None):
         patient = super().get_object(request, object_id, from_field)
         if patient is not None and patient.pk not in request.session.get(SESSION_FOUND, []):
@@ -452,6 +457,8 @@ class PatientAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The person's page: traced in their access history (tab "Conseillers"), administrative data only."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         patient = self.get_object(request, object_id)
         if patient is None:
             messages.error(request, FIND_FIRST)

@@ -164,10 +164,11 @@ def session_as(personas):
     from accounts.models import EmailOTPDevice, TOTPDevice, User
     from espace_sante.access.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 
-    def _login(client: Client, persona: str) -> None:
+    def _login(client: Client, persona) -> None:
+        """`persona`: a key of PERSONA_USERS, or a User built by the test."""
         if persona == "anonymous":
             return
-        user = User.objects.get(username=PERSONA_USERS[persona])
+        user = persona if isinstance(persona, User) else User.objects.get(username=PERSONA_USERS[persona])
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             device, _ = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "e-mail", "confirmed": True})
