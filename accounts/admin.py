@@ -4,10 +4,13 @@ Issue 9 completes the back-office; this holds the two activation actions agents 
 record an opposition made by phone (code, NIR and card checked exactly like online) and send a new code.
 """
 
+import datetime
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,6 +39,7 @@ from activation.services.enrolment import (
 )
 from activation.services.receipts import receipt_bytes
 from activation.services.spaces import ConcurrentChange, InvalidTransition, space_close, space_reopen
+from espace_sante.access import policy
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 
@@ -118,6 +122,42 @@ class ChildDecisionForm(ConfirmForm):
     )
 
 
+SESSION_FOUND = "agent_found_patients"  # pks of the people this agent found by a search in this session
+FOUND_KEPT = 50
+SEARCH_REFUSED = (
+    "Recherche non prise en charge : saisissez le numéro de sécurité sociale complet (15 caractères), "
+    "l’adresse e-mail, ou le nom de naissance suivi de la date de naissance (DUPONT 14/03/1985)."
+)
+FIND_FIRST = (
+    "Recherchez d’abord la personne (numéro de sécurité sociale, adresse e-mail, ou nom de naissance et "
+    "date de naissance) : une fiche ne s’ouvre qu’après l’avoir trouvée, dans le périmètre de votre organisme."
+)
+
+
+def _search_kind(term: str):
+    """("nir", NIR) | ("email", address) | ("birth", (name, date)) | (None, None) for anything else."""
+    compact = term.replace(" ", "").upper()
+    if re.fullmatch(r"[0-9AB]{13}[0-9]{2}", compact):
+        return "nir", compact
+    if "@" in term:
+        return "email", term
+    match = re.fullmatch(r"(?P<name>.+?)\s+(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})", term)
+    if match:
+        try:
+            born = datetime.date(int(match["y"]), int(match["m"]), int(match["d"]))
+        except ValueError:
+            return None, None
+        return "birth", (match["name"].strip(), born)
+    return None, None
+
+
+def _remember_found(request, pks: list[int]) -> None:
+    if not pks:
+        return
+    found = [pk for pk in request.session.get(SESSION_FOUND, []) if pk not in pks]
+    request.session[SESSION_FOUND] = (found + pks)[-FOUND_KEPT:]
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     list_display = ("birth_name", "first_names", "birth_date", "postal_code", "space_status")
@@ -148,6 +188,7 @@ class PatientAdmin(admin.ModelAdmin):
     readonly_fields = fields  # civil status is corrected through INSEE, not here
     inlines = [RepresentativesInline]
     show_full_result_count = False
+    search_required = True  # people are found, never browsed (espace_sante.admin_site.DeclaredLookupsAdmin)
     change_form_template = "admin/accounts/patient/change_form.html"
 
     @admin.display(description="état de Mon espace santé")
@@ -161,27 +202,61 @@ class PatientAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def get_search_results(self, request, queryset, search_term):
-        """NIR, e-mail, or birth name followed by a date of birth (DUPONT 14/03/1985)."""
-        import datetime
-        import re
+    def get_queryset(self, request):
+        """Only the people of the agent's territory (policy.patients_for_agent)."""
+        return policy.patients_for_agent(request.actor, super().get_queryset(request))
 
+    def get_search_results(self, request, queryset, search_term):
+        """NIR, e-mail, or birth name followed by a date of birth (DUPONT 14/03/1985); nothing else.
+
+        A name alone would list homonyms with their birth dates; an empty search would list everyone.
+        """
         term = search_term.strip()
         if not term:
-            return queryset, False
-        compact = term.replace(" ", "").upper()
-        if re.fullmatch(r"[0-9AB]{13}[0-9]{2}", compact):
-            return queryset.filter(nir=compact), False
-        if "@" in term:
-            return queryset.filter(email__iexact=term), False
-        match = re.fullmatch(r"(?P<name>.+?)\s+(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})", term)
-        if match:
-            try:
-                born = datetime.date(int(match["y"]), int(match["m"]), int(match["d"]))
-            except ValueError:
-                return queryset.none(), False
-            return queryset.filter(birth_name__iexact=match["name"].strip(), birth_date=born), False
-        return queryset.filter(birth_name__iexact=term), False
+            return queryset.none(), False
+        kind, value = _search_kind(term)
+        if kind is None:
+            messages.warning(request, SEARCH_REFUSED)
+            return queryset.none(), False
+        if kind == "nir":
+            return queryset.filter(nir=value), False
+        if kind == "email":
+            return queryset.filter(email__iexact=value), False
+        if kind == "birth":
+            name, born = value
+            return queryset.filter(birth_name__iexact=name, birth_date=born), False
+        return queryset.none(), False
+
+    def changelist_view(self, request, extra_context=None):
+        """A search that finds people is traced in each person's access history ("Conseillers")."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None and changelist.query.strip():
+            kind, _ = _search_kind(changelist.query.strip())
+            found = list(changelist.result_list)
+            for patient in found:
+                record(Action.AGENT_PATIENT_FOUND, actor=request.actor, patient=patient, search=kind or "")
+            _remember_found(request, [patient.pk for patient in found])
+        return response
+
+    def _patient(self, request, pk, queryset=None) -> Patient:
+        """A person the agent found by a search in this session (or reached from one), in their territory."""
+        scoped = policy.patients_for_agent(request.actor, Patient.objects.all() if queryset is None else queryset)
+        patient = get_object_or_404(scoped, pk=pk)
+        if patient.pk not in request.session.get(SESSION_FOUND, []):
+            raise Http404
+        return patient
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        patient = super().get_object(request, object_id, from_field)
+        if patient is not None and patient.pk not in request.session.get(SESSION_FOUND, []):
+            return None
+        return patient
 
     def get_urls(self):
         action = self.admin_site.admin_view
@@ -215,7 +290,7 @@ class PatientAdmin(admin.ModelAdmin):
         """An opposition by phone or at a desk: the code, NIR and card are checked exactly as online."""
         if not request.user.has_perm("activation.add_opposition"):
             raise PermissionDenied
-        patient = get_object_or_404(Patient, pk=pk)
+        patient = self._patient(request, pk)
         form = PhoneOppositionForm(request.POST or None)
         if form.is_valid():
             result = code_identify(
@@ -251,7 +326,7 @@ class PatientAdmin(admin.ModelAdmin):
     def send_new_code(self, request, pk: int):
         if not request.user.has_perm("activation.add_provisionalcode"):
             raise PermissionDenied
-        patient = get_object_or_404(Patient, pk=pk)
+        patient = self._patient(request, pk)
         form = ConfirmForm(request.POST or None)
         if form.is_valid():
             channel = new_code_send(patient=patient, by=request.actor)
@@ -271,6 +346,7 @@ class PatientAdmin(admin.ModelAdmin):
         if not request.user.has_perm("activation.view_opposition"):
             raise PermissionDenied
         opposition = get_object_or_404(Opposition.objects.select_related("space__patient"), public_id=public_id)
+        self._patient(request, opposition.space.patient_id)
         if not opposition.receipt_name:
             messages.info(request, "Le justificatif est en cours de préparation.")
             return redirect("admin:accounts_patient_change", opposition.space.patient.pk)
@@ -285,7 +361,7 @@ class PatientAdmin(admin.ModelAdmin):
         """One pattern for every action: permission, confirmation form, service call, French outcome."""
         if not request.user.has_perm(permission):
             raise PermissionDenied
-        patient = get_object_or_404(Patient.objects.select_related("space", "card_holder"), pk=pk)
+        patient = self._patient(request, pk, Patient.objects.select_related("space", "card_holder"))
         form = form_class(
             request.POST or None,
             **({"initial": {"email": patient.email, "phone": patient.phone}} if form_class is ContactsForm else {}),
@@ -461,22 +537,33 @@ class PatientAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The person's page: traced in their access history (tab "Conseillers"), administrative data only."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         patient = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if patient is not None:
-            space = HealthSpace.objects.filter(patient=patient).select_related("information__chunk").first()
-            extra.update(
-                {
-                    "space": space,
-                    "information": getattr(space, "information", None) if space else None,
-                    "codes": list(ProvisionalCode.objects.filter(patient=patient).order_by("-issued_at")[:10]),
-                    "pending_contacts": agent_change_pending(patient),
-                    "oppositions": list(Opposition.objects.filter(space__patient=patient).order_by("-recorded_at")),
-                    "closures": list(Closure.objects.filter(space__patient=patient).order_by("-closed_at")),
-                    "children": list(Patient.objects.filter(card_holder=patient).select_related("space")),
-                    "represented": list(
-                        LegalRepresentation.objects.filter(representative=patient).select_related("represented")
-                    ),
-                }
-            )
+        if patient is None:
+            messages.error(request, FIND_FIRST)
+            return redirect("admin:accounts_patient_changelist")
+        if request.method == "GET":
+            record(Action.AGENT_PATIENT_VIEWED, actor=request.actor, patient=patient)
+        space = HealthSpace.objects.filter(patient=patient).select_related("information__chunk").first()
+        in_scope = policy.patients_for_agent(request.actor, Patient.objects.all())
+        extra = {
+            **(extra_context or {}),
+            "space": space,
+            "information": getattr(space, "information", None) if space else None,
+            "codes": list(ProvisionalCode.objects.filter(patient=patient).order_by("-issued_at")[:10]),
+            "pending_contacts": agent_change_pending(patient),
+            "oppositions": list(Opposition.objects.filter(space__patient=patient).order_by("-recorded_at")),
+            "closures": list(Closure.objects.filter(space__patient=patient).order_by("-closed_at")),
+            "children": list(in_scope.filter(card_holder=patient).select_related("space")),
+            "represented": list(
+                LegalRepresentation.objects.filter(representative=patient, represented__in=in_scope).select_related(
+                    "represented"
+                )
+            ),
+        }
+        # A parent at the desk acts for the children on their card and the people they represent.
+        _remember_found(request, [child.pk for child in extra["children"]])
+        _remember_found(request, [link.represented_id for link in extra["represented"]])
         return super().change_view(request, object_id, form_url, extra_context=extra)

@@ -129,10 +129,20 @@ def _professional(
 
 
 def _agent(
-    *, username: str, first_name: str, last_name: str, organisation: Organisation, name: str, group: Group
+    *,
+    username: str,
+    first_name: str,
+    last_name: str,
+    organisation: Organisation,
+    name: str,
+    group: Group,
+    departments: str = "",
 ) -> Agent:
     existing = Agent.objects.filter(user__username=username).first()
     if existing is not None:
+        if existing.departments != departments:  # seeded before agents had a territory
+            existing.departments = departments
+            existing.save(update_fields=["departments"])
         return existing
     user = services.user_create(
         username=username,
@@ -145,7 +155,7 @@ def _agent(
     )
     user.groups.add(group)
     services.totp_device_add(user=user, key_hex=TOTP_KEYS[username])
-    agent = Agent(user=user, organisation=organisation, organisation_name=name)
+    agent = Agent(user=user, organisation=organisation, organisation_name=name, departments=departments)
     agent.full_clean()
     agent.save()
     return agent
@@ -293,6 +303,7 @@ def seed() -> Personas:
         last_name="Benali",
         organisation=Organisation.CPAM,
         name="CPAM de la Haute-Garonne",
+        departments="31",  # sees the insured of Haute-Garonne only
         group=_agent_group("Conseiller CPAM"),
     )
     agent_france_services = _agent(
@@ -301,7 +312,7 @@ def seed() -> Personas:
         last_name="Girard",
         organisation=Organisation.FRANCE_SERVICES,
         name="France services d’Amiens Nord",
-        group=_agent_group("Conseiller France services"),
+        group=_agent_group("Conseiller France services"),  # whoever comes to the desk, found by exact search
     )
     agent_superviseur = _agent(
         username="agent.superviseur",
@@ -309,6 +320,7 @@ def seed() -> Personas:
         last_name="Fontaine",
         organisation=Organisation.CPAM,
         name="CPAM de la Haute-Garonne",
+        departments="31",  # lists of Haute-Garonne only
         group=_agent_group("Superviseur"),
     )
     return Personas(

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
 from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind, VitaleCardType
-from accounts.validators import validate_nir, validate_rpps
+from accounts.validators import validate_departments, validate_nir, validate_rpps
 from espace_sante.crypto.fields import EncryptedTextField
 from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
 from espace_sante.lib.dates import age_on, today
@@ -40,6 +41,20 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+def department_q(codes: list[str], *, path: str = "") -> Q:
+    """People whose postal address is in one of these départements (the inverse of Patient.department)."""
+    field = f"{path}postal_code"
+    condition = Q(pk__in=[])
+    for code in codes:
+        if code == "2A":
+            condition |= Q(**{f"{field}__startswith": "20", f"{field}__lt": "20200"})
+        elif code == "2B":
+            condition |= Q(**{f"{field}__startswith": "20", f"{field}__gte": "20200"})
+        else:
+            condition |= Q(**{f"{field}__startswith": code})
+    return condition
 
 
 class PatientQuerySet(models.QuerySet):
@@ -189,6 +204,16 @@ class Agent(TimestampedModel):
     )
     organisation = models.CharField("organisme", max_length=16, choices=Organisation.choices)
     organisation_name = models.CharField("nom de l’organisme", max_length=150)
+    # A CPAM serves the insured living in its circonscription: one département, or a few for caisses that
+    # merged (comma-separated codes, "31" or "2A,2B"). France services desks help whoever comes to them,
+    # wherever they live: no territory (see espace_sante.access.policy.patients_for_agent).
+    departments = models.CharField(
+        "départements de la caisse",
+        max_length=60,
+        blank=True,
+        validators=[validate_departments],
+        help_text="Codes séparés par des virgules, par exemple 31 ou 2A,2B. Obligatoire pour une CPAM.",
+    )
 
     class Meta:
         verbose_name = "conseiller"
@@ -199,6 +224,15 @@ class Agent(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user.first_name} {self.user.last_name} ({self.organisation_name})"
+
+    def clean(self) -> None:
+        # Not a database constraint: a CPAM agent left without territory sees nobody (fail closed).
+        if self.organisation == Organisation.CPAM and not self.department_codes:
+            raise ValidationError({"departments": "Indiquez le ou les départements de la caisse."})
+
+    @property
+    def department_codes(self) -> list[str]:
+        return [code.strip() for code in self.departments.split(",") if code.strip()]
 
 
 class LegalRepresentationQuerySet(models.QuerySet):

@@ -1,5 +1,6 @@
 """Password rules of the real service: at least 9 characters mixing four kinds, without the person's names."""
 
+import re
 import string
 import unicodedata
 
@@ -68,3 +69,15 @@ def validate_nir(value: str) -> None:
 
     if not nir.is_valid(value):
         raise ValidationError("Ce numéro de sécurité sociale n’est pas valide.", code="invalid_nir")
+
+
+DEPARTMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
+
+
+def validate_departments(value: str) -> None:
+    """A comma-separated list of département codes: 01–95 (2A/2B for Corsica), 971–976 overseas."""
+    codes = [code.strip() for code in value.split(",")] if value else []
+    if any(not DEPARTMENT.match(code) for code in codes):
+        raise ValidationError(
+            "Départements attendus séparés par des virgules, par exemple 31 ou 2A,2B.", code="departments"
+        )

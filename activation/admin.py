@@ -11,7 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils import timezone
 
+from accounts.models import department_q
 from activation.models import DELETION_DEADLINE, CampaignChunk, HealthSpace
+from espace_sante.access import policy
+
+DEPARTMENTS = ("31", "44", "75", "80", "13", "69", "59", "33")
 
 
 class DepartmentFilter(admin.SimpleListFilter):
@@ -19,11 +23,13 @@ class DepartmentFilter(admin.SimpleListFilter):
     parameter_name = "departement"
 
     def lookups(self, request, model_admin):
-        return [(code, code) for code in ("31", "44", "75", "80", "13", "69", "59", "33")]
+        agent = request.actor.agent
+        codes = agent.department_codes if agent is not None and agent.department_codes else DEPARTMENTS
+        return [(code, code) for code in codes]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(patient__postal_code__startswith=self.value())
+        if self.value():  # one of lookups(): the changelist refuses any other value
+            return queryset.filter(department_q([self.value()], path="patient__"))
         return queryset
 
 
@@ -113,6 +119,10 @@ class HealthSpaceAdmin(admin.ModelAdmin):
     @admin.display(description="échéance de suppression")
     def deletion_deadline(self, space: HealthSpace):
         return (space.deletion_requested_at + DELETION_DEADLINE).date() if space.deletion_requested_at else "—"
+
+    def get_queryset(self, request):
+        """A CPAM supervisor's lists cover the caisse's département(s) (policy.patients_for_agent)."""
+        return policy.patients_for_agent(request.actor, super().get_queryset(request), path="patient__")
 
     def get_actions(self, request):
         actions = super().get_actions(request)

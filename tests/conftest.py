@@ -92,6 +92,13 @@ def login_agent(client: Client, user) -> None:
     assert response.status_code == 302, response.content.decode()[:800]
 
 
+def agent_finds(client: Client, patient) -> None:
+    """The agent searches the person by NIR: the back-office opens a person's pages only once found."""
+    response = client.get(reverse("admin:accounts_patient_changelist"), {"q": patient.nir})
+    assert response.status_code == 200
+    assert reverse("admin:accounts_patient_change", args=[patient.pk]) in response.content.decode()
+
+
 @pytest.fixture
 def login_as(personas, mailoutbox):
     """login_as(client, "camille") logs a persona in through the real two-step flow."""
@@ -157,10 +164,11 @@ def session_as(personas):
     from accounts.models import EmailOTPDevice, TOTPDevice, User
     from espace_sante.access.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 
-    def _login(client: Client, persona: str) -> None:
+    def _login(client: Client, persona) -> None:
+        """`persona`: a key of PERSONA_USERS, or a User built by the test."""
         if persona == "anonymous":
             return
-        user = User.objects.get(username=PERSONA_USERS[persona])
+        user = persona if isinstance(persona, User) else User.objects.get(username=PERSONA_USERS[persona])
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             device, _ = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "e-mail", "confirmed": True})

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Patient
+from accounts.enums import Organisation
+from accounts.models import Patient, department_q
 from activation.enums import SpaceStatus
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import ActorRole
@@ -54,6 +55,26 @@ def can_enter_agent_space(actor: Actor) -> bool:
     if not actor.verified:
         return False
     return actor.user is not None and actor.user.is_active and actor.user.is_staff
+
+
+def patients_for_agent(actor: Actor, queryset, *, path: str = ""):
+    """The insured an agent may look up in the back-office (`path` reaches the Patient from `queryset`).
+
+    - A CPAM serves the insured of its circonscription: its agents and supervisors see the people whose
+      address is in the caisse's département(s) (Agent.departments), nobody else.
+    - France services desks help whoever comes to them, wherever they live: no territory; the person is
+      found only by an exact search (NIR, e-mail, or birth name and birth date), never listed.
+    - Any other account (no agent profile, unverified, not staff) sees nobody.
+    Administrative data only: agents never get medical content (nothing medical is in the admin).
+    """
+    if not can_enter_agent_space(actor) or actor.agent is None:
+        return queryset.none()
+    agent = actor.agent
+    if agent.organisation == Organisation.FRANCE_SERVICES:
+        return queryset
+    if agent.organisation == Organisation.CPAM and agent.department_codes:
+        return queryset.filter(department_q(agent.department_codes, path=path))
+    return queryset.none()
 
 
 def can_act_for(actor: Actor, patient: Patient) -> bool:

@@ -18,6 +18,8 @@ class Action(models.TextChoices):
     REAUTHENTICATED = "accounts.reauthenticated", "a confirmé son identité avant une modification sensible"
     REAUTHENTICATION_FAILED = "accounts.reauthentication.failed", "a échoué à confirmer son identité"
     EMAIL_CHANGE_REQUESTED = "accounts.email.change_requested", "a demandé à changer d’adresse e-mail"
+    AGENT_PATIENT_FOUND = "accounts.agent.found", "a retrouvé votre fiche administrative par une recherche"
+    AGENT_PATIENT_VIEWED = "accounts.agent.viewed", "a consulté votre fiche administrative"
     SPACE_STATUS_CHANGED = "activation.space.status_changed", "a changé l’état de Mon espace santé"
     CODE_CHECK_FAILED = "activation.code.check_failed", "a saisi des informations d’activation erronées"
     CODE_ISSUED = "activation.code.issued", "a fait envoyer un nouveau code provisoire"

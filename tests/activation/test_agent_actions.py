@@ -9,7 +9,7 @@ from activation.models import HealthSpace, Opposition, ProvisionalCode
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
 from tests.activation.conftest import SERIAL
-from tests.conftest import login_agent
+from tests.conftest import agent_finds, login_agent
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ def test_agent_records_a_phone_opposition_and_downloads_the_receipt(
 ):
     patient, code = informed()
     login_agent(client, personas.agent_cpam.user)
+    agent_finds(client, patient)
     wrong = _oppose(client, patient, code, serial="80250000020000000001")
     assert "ne correspondent pas" in wrong.content.decode()
     assert not Opposition.objects.exists()
@@ -52,6 +53,7 @@ def test_agent_sends_a_new_code_to_the_contact_on_file(
 ):
     patient, old_code = informed()
     login_agent(client, personas.agent_france_services.user)
+    agent_finds(client, patient)
     url = reverse("admin:patient_new_code", args=[patient.pk])
     page = client.get(url).content.decode()
     assert old_code not in page

@@ -10,7 +10,7 @@ from activation.enums import SpaceStatus
 from activation.models import HealthSpace, ProvisionalCode
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
-from tests.conftest import login_agent
+from tests.conftest import agent_finds, login_agent
 
 pytestmark = pytest.mark.django_db
 MEDICAL_APPS = {"dossier", "profil", "messagerie", "agenda", "audit", "crypto", "outbox"}
@@ -32,6 +32,7 @@ def test_every_admin_page_is_safe_for_agents(client, personas):
         response = client.get(url)
         assert response.status_code in (200, 403), url
         assert "très confidentiel" not in response.content.decode()
+    agent_finds(client, personas.camille)
     page = client.get(reverse("admin:accounts_patient_change", args=[personas.camille.pk])).content.decode()
     assert "très confidentiel" not in page and "Compte rendu" not in page
 
@@ -50,6 +51,7 @@ def test_contacts_update_needs_a_note_waits_for_the_person_and_is_traced(client,
     once the code read back by the person is typed, they replace the old ones and unused codes die."""
     patient, _ = informed()
     login_agent(client, personas.agent_france_services.user)
+    agent_finds(client, patient)
     url = reverse("admin:patient_contacts", args=[patient.pk])
     missing_note = client.post(url, {"email": "nouvelle@example.org", "phone": "0611223344"})
     assert "Ce champ est obligatoire" in missing_note.content.decode()
@@ -79,6 +81,7 @@ def test_france_services_cannot_close_but_cpam_can_and_the_person_sees_it(client
     assert client.get(reverse("admin:patient_close", args=[personas.camille.pk])).status_code == 403
     cpam = type(client)()
     login_agent(cpam, personas.agent_cpam.user)
+    agent_finds(cpam, personas.camille)
     url = reverse("admin:patient_close", args=[personas.camille.pk])
     cpam.post(url, {"confirm": "on", "delete_data": "on"})
     space = HealthSpace.objects.get(patient=personas.camille)
@@ -96,6 +99,7 @@ def test_france_services_cannot_close_but_cpam_can_and_the_person_sees_it(client
 
 def test_death_closes_the_space_and_disables_the_login(client, personas):
     login_agent(client, personas.agent_cpam.user)
+    agent_finds(client, personas.julien)
     url = reverse("admin:patient_death", args=[personas.julien.pk])
     future = client.post(url, {"confirm": "on", "died_on": "01/01/2999"})
     assert "ne peut pas être dans le futur" in future.content.decode()
@@ -110,6 +114,8 @@ def test_death_closes_the_space_and_disables_the_login(client, personas):
 
 def test_agent_helps_a_parent_decide_for_a_child(client, personas):
     login_agent(client, personas.agent_france_services.user)
+    agent_finds(client, personas.emma)
+    agent_finds(client, personas.camille)
     url = reverse("admin:patient_child_profile", args=[personas.emma.pk])
     client.post(url, {"confirm": "on", "decision": "opposer"})
     assert HealthSpace.objects.get(patient=personas.emma).status == SpaceStatus.OPPOSED
@@ -131,7 +137,10 @@ def test_supervisor_lists_and_exports_but_counsellors_cannot_export(client, pers
     export = client.post(changelist, {"action": "export_csv", "_selected_action": ids})
     assert export["Content-Type"].startswith("text/csv")
     rows = export.content.decode().splitlines()
-    assert rows[0].startswith("département;état") and len(rows) == len(ids) + 1
+    # The supervisor works for the CPAM of Haute-Garonne: the spaces of Amiens (Somme) are not theirs.
+    in_31 = HealthSpace.objects.filter(patient__postal_code__startswith="31").count()
+    assert rows[0].startswith("département;état") and len(rows) == in_31 + 1 < len(ids) + 1
+    assert all(row.startswith("31;") for row in rows[1:])
     assert "Lefèvre" not in export.content.decode()  # lists carry no names
 
     counsellor = type(client)()

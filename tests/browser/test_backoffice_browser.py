@@ -72,6 +72,12 @@ def test_cpam_agent_phone_opposition_receipt_and_new_code(page: Page, browser_pe
 def test_france_services_agent_is_refused_a_closure(page: Page, browser_personas):
     _agent_logs_in(page, browser_personas.agent_france_services.user)
     page.goto(f"/admin/accounts/patient/{browser_personas.camille.pk}/change/")
+    # A person's page opens only once found by a search.
+    expect(page.get_by_text("Recherchez d’abord la personne")).to_be_visible()
+    page.locator("#searchbar").fill(browser_personas.camille.nir)
+    page.locator("#searchbar").press("Enter")
+    page.get_by_role("link", name="Lefèvre").first.click()
+    expect(page.get_by_text("Camille Marie")).to_be_visible()
     expect(page.get_by_role("link", name="Clôturer le profil")).to_have_count(0)
     response = page.goto(f"/admin/accounts/patient/{browser_personas.camille.pk}/cloture/")
     assert response.status == 403
