@@ -298,7 +298,7 @@ class PatientAdmin(admin.ModelAdmin):
                 nir=form.cleaned_data["nir"],
                 card_type=form.cleaned_data["card_type"],
                 serial=form.cleaned_data["serial"],
-                address=request.META.get("REMOTE_ADDR", ""),
+                address=request.client_ip,
                 actor=request.actor,
             )
             if result.outcome == Outcome.OK and result.patient.pk == patient.pk:

@@ -25,7 +25,7 @@ from espace_sante.access.middleware import SESSION_ACTING_FOR
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
-from espace_sante.lib.throttle import Throttle
+from espace_sante.lib.throttle import Throttle, admit_all
 from espace_sante.outbox.services import email_enqueue, sms_enqueue
 
 PENDING_LOGIN = "pending_login"
@@ -48,6 +48,27 @@ def _throttles() -> tuple[Throttle, Throttle]:
     return by_identifiant, by_address
 
 
+def password_attempt_admit(request: HttpRequest, identifiant: str) -> int:
+    """Take a password attempt (portal logins, re-authentication, the agents' admin login): 0 when it may
+    be checked, else the seconds to wait. The client address first: a request refused for its address
+    spends nothing of the identifiant's attempts, so a slowed-down address cannot keep someone's
+    identifiant slowed down (and one refused for the identifiant is given back to the address)."""
+    by_identifiant, by_address = _throttles()
+    return admit_all((by_address, request.client_ip), (by_identifiant, identifiant))
+
+
+def password_attempt_succeeded(request: HttpRequest, identifiant: str) -> None:
+    """A right password: the identifiant starts again from zero, the address gets its attempt back."""
+    by_identifiant, by_address = _throttles()
+    by_identifiant.reset(identifiant)
+    by_address.refund(request.client_ip)  # a right password from a shared address (a France services office)
+
+
+def password_throttle_message(seconds: int) -> str:
+    minutes = max(1, (seconds + 59) // 60)
+    return f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+
+
 @dataclass(frozen=True)
 class PasswordCheck:
     user: User | None
@@ -61,9 +82,7 @@ def login_password_check(*, request: HttpRequest, identifiant: str, password: st
     answer as a wrong password.
     """
     identifiant = identifiant.strip().lower()
-    address = request.META.get("REMOTE_ADDR", "")
-    by_identifiant, by_address = _throttles()
-    wait = max(by_identifiant.admit(identifiant), by_address.admit(address))
+    wait = password_attempt_admit(request, identifiant)
     if wait:
         record(Action.LOGIN_THROTTLED, actor=Actor.anonymous(), portal=portal, identifiant=identifiant)
         return PasswordCheck(user=None, retry_after=wait)
@@ -74,8 +93,7 @@ def login_password_check(*, request: HttpRequest, identifiant: str, password: st
         record(Action.LOGIN_FAILED, actor=Actor.anonymous(), portal=portal, identifiant=identifiant, reason=reason)
         return PasswordCheck(user=None)
 
-    by_identifiant.reset(identifiant)
-    by_address.refund(address)  # a right password from a shared address (a France services office) is no attempt
+    password_attempt_succeeded(request, identifiant)
     request.session[PENDING_LOGIN] = {"user": user.pk, "portal": str(portal), "at": time.time(), "sent_at": 0}
     return PasswordCheck(user=user)
 
@@ -155,17 +173,14 @@ PENDING_REAUTH = "pending_reauth"
 def reauth_password_check(*, request: HttpRequest, actor: Actor, password: str) -> PasswordCheck:
     """First step of a re-authentication: the password, throttled exactly like the login form."""
     user = actor.user
-    address = request.META.get("REMOTE_ADDR", "")
-    by_identifiant, by_address = _throttles()
-    wait = max(by_identifiant.admit(user.username), by_address.admit(address))
+    wait = password_attempt_admit(request, user.username)
     if wait:
         record(Action.LOGIN_THROTTLED, actor=actor, portal="reauthentication", identifiant=user.username)
         return PasswordCheck(user=None, retry_after=wait)
     if not user.check_password(password):
         record(Action.REAUTHENTICATION_FAILED, actor=actor, patient=actor.patient, step="password")
         return PasswordCheck(user=None)
-    by_identifiant.reset(user.username)
-    by_address.refund(address)
+    password_attempt_succeeded(request, user.username)
     request.session[PENDING_REAUTH] = {"user": user.pk, "at": time.time(), "sent_at": 0}
     return PasswordCheck(user=user)
 

@@ -25,7 +25,7 @@ from accounts.forms import (
     TOTPEnrolmentForm,
 )
 from accounts.models import EmailOTPDevice, TOTPDevice
-from accounts.services import Portal
+from accounts.services import Portal, password_throttle_message
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required, professional_required, require_recent_authentication
 
@@ -55,11 +55,6 @@ PORTALS = {
 }
 
 
-def _throttle_message(seconds: int) -> str:
-    minutes = max(1, (seconds + 59) // 60)
-    return f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
-
-
 def _login(request: HttpRequest, portal: Portal) -> HttpResponse:
     conf = PORTALS[portal]
     if request.actor.is_authenticated:
@@ -76,7 +71,7 @@ def _login(request: HttpRequest, portal: Portal) -> HttpResponse:
             if _safe_next(request):
                 request.session[LOGIN_NEXT] = request.GET["next"]
             return redirect(conf["otp"])
-        form.add_error(None, _throttle_message(check.retry_after) if check.retry_after else LOGIN_ERROR)
+        form.add_error(None, password_throttle_message(check.retry_after) if check.retry_after else LOGIN_ERROR)
     return render(request, conf["template"], {"form": form, "title": conf["title"]})
 
 
@@ -189,7 +184,7 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
         check = services.reauth_password_check(request=request, actor=actor, password=form.cleaned_data["password"])
         if check.user is not None:
             return redirect(request.get_full_path())  # the code step, which sends the e-mailed code
-        form.add_error(None, _throttle_message(check.retry_after) if check.retry_after else REAUTH_ERROR)
+        form.add_error(None, password_throttle_message(check.retry_after) if check.retry_after else REAUTH_ERROR)
     context = {"title": "Confirmer mon identité", "form": form, "step": "password", "next_url": next_url}
     return render(request, "accounts/reauthenticate.html", context)
 

@@ -89,7 +89,7 @@ def start(request: HttpRequest) -> HttpResponse:
             nir=form.cleaned_data["nir"],
             card_type=form.cleaned_data["card_type"],
             serial=form.cleaned_data["serial"],
-            address=request.META.get("REMOTE_ADDR", ""),
+            address=request.client_ip,
             actor=_actor(request),
         )
         if result.outcome == Outcome.OK:
@@ -284,7 +284,7 @@ def new_code(request: HttpRequest) -> HttpResponse:
             nir=form.cleaned_data["nir"],
             serial=form.cleaned_data["serial"],
             birth_date=form.cleaned_data["birth_date"],
-            address=request.META.get("REMOTE_ADDR", ""),
+            address=request.client_ip,
             actor=_actor(request),
         )
         return render(request, "activation/new_code_sent.html", {"title": "Demande enregistrée"})

@@ -15,10 +15,9 @@ with a CSRF cookie and token and a random code (Crockford, 16 characters), a ran
 - baselines through the same middleware: the anonymous home page, and GET /activation/ (the same form,
   no lookup).
 
-Client addresses: the portal reads REMOTE_ADDR, which a reverse proxy in front sets (gunicorn
-`--forwarded-allow-ips`). Here every request comes from 127.0.0.1, so the server runs
-`bench.activation_load:application`, the product's WSGI application behind a two-line shim that copies an
-`X-Bench-Client` header into REMOTE_ADDR, as the proxy would. Nothing else differs.
+Client addresses: every request comes from 127.0.0.1, so wrk sends each request's client address in
+X-Forwarded-For, as the reverse proxy in front does, and gunicorn runs with TRUSTED_PROXY_HOPS=1
+(espace_sante/lib/client_address.py takes the last entry). Nothing else differs from production.
 
 Server side, after each throttled run: the attempts admitted for the address (audit rows
 `activation.code.check_failed` from that address, and the non-throttled answers) or for the NIR (the
@@ -42,16 +41,6 @@ SITE = Site("activation", port=8896)
 TARGETS = {"lookups_rps": 400, "lookups_p99_ms": 50, "throttled_rps": 1000, "random_codes": 100_000}
 FREE = {"address": 10, "nir": 5}  # activation.services.enrolment BY_ADDRESS / BY_NIR
 BASE_DELAY_S = 30
-
-
-def application(environ, start_response):
-    """The product's WSGI application; REMOTE_ADDR from X-Bench-Client when present (the reverse proxy)."""
-    from espace_sante.wsgi import application as product
-
-    client = environ.get("HTTP_X_BENCH_CLIENT")
-    if client:
-        environ["REMOTE_ADDR"] = client
-    return product(environ, start_response)
 
 
 LUA = r"""
@@ -102,7 +91,7 @@ request = function()
   local headers = {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Cookie"] = cookie,
-    ["X-Bench-Client"] = address,
+    ["X-Forwarded-For"] = address,
   }
   return wrk.format("POST", "/activation/", headers, body)
 end
@@ -254,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     script.write_text(LUA)
     runs: dict[str, dict] = {}
     admitted: dict[str, dict] = {}
-    with SITE.gunicorn(workers=options.workers, app="bench.activation_load:application") as server:
+    with SITE.gunicorn(workers=options.workers, TRUSTED_PROXY_HOPS="1") as server:
         browser = Browser(SITE.port)
         status, _, page = browser.get("/activation/")
         assert status == 200, status

@@ -188,8 +188,8 @@ class Site:
             purge_broker()  # e-mail deliveries the pages queued
 
     def warm_up(self, workers: int) -> None:
-        """Concurrent requests until every worker has answered a few: the application (a shim's lazy import
-        included), templates and connections are loaded before anything is measured."""
+        """Concurrent requests until every worker has answered a few: the application, templates and
+        connections are loaded before anything is measured."""
 
         def hit() -> None:
             for _ in range(5):

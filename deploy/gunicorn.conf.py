@@ -2,7 +2,9 @@
 
 The container listens on all its interfaces; docker-compose.yml publishes the port on 127.0.0.1 only, so the
 one client is the reverse proxy on the host. That proxy terminates TLS and must overwrite X-Forwarded-Proto:
-Django trusts it (SECURE_PROXY_SSL_HEADER) to know that a request came over HTTPS.
+Django trusts it (SECURE_PROXY_SSL_HEADER) to know that a request came over HTTPS. It must also append the
+client's address to X-Forwarded-For: REMOTE_ADDR is the proxy for every request, and the portal takes the
+client's address from that header (TRUSTED_PROXY_HOPS, espace_sante/lib/client_address.py).
 """
 
 wsgi_app = "espace_sante.wsgi:application"

@@ -38,7 +38,18 @@ class AgentAuthenticationForm(AdminAuthenticationForm):
             raise forms.ValidationError(AGENT_LOGIN_ERROR, code="invalid_login")
 
     def clean(self):
-        cleaned = super().clean()
+        # The portal's password throttle (same keys: client address, then identifiant), taken before
+        # the password is hashed: wrong passwords slow down here too, and a refused one costs no Argon2.
+        from accounts.services import password_attempt_admit, password_attempt_succeeded, password_throttle_message
+
+        identifiant = (self.cleaned_data.get("username") or "").strip().lower()
+        if identifiant:
+            wait = password_attempt_admit(self.request, identifiant)
+            if wait:
+                record(Action.LOGIN_THROTTLED, actor=Actor.anonymous(), portal="admin", identifiant=identifiant)
+                raise forms.ValidationError(password_throttle_message(wait), code="throttled")
+        cleaned = super().clean()  # the password, then confirm_login_allowed: raises when either fails
+        password_attempt_succeeded(self.request, identifiant)
         user = self.get_user()
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         token = cleaned.get("otp_token", "")

@@ -145,3 +145,17 @@ def test_forms_share_one_renderer_so_their_templates_are_compiled_once():
     cached = len(loader.get_template_cache)
     str(IdentificationForm()["code"])
     assert len(loader.get_template_cache) == cached  # nothing compiled again
+
+
+# Request metadata naming the client: behind the reverse proxy only espace_sante/lib/client_address.py can
+# tell the client from the proxy (TRUSTED_PROXY_HOPS). Everything else uses request.client_ip.
+CLIENT_ADDRESS_KEYS = re.compile(
+    r"""["'](REMOTE_ADDR|HTTP_X_FORWARDED_FOR|HTTP_FORWARDED|HTTP_X_REAL_IP|X-Forwarded-For|Forwarded|X-Real-IP)["']""",
+    re.IGNORECASE,
+)
+CLIENT_ADDRESS_READER = "espace_sante/lib/client_address.py"
+
+
+def test_only_one_function_reads_the_client_address_from_the_request():
+    readers = {str(path.relative_to(ROOT)) for path in SOURCE_FILES if CLIENT_ADDRESS_KEYS.search(path.read_text())}
+    assert readers == {CLIENT_ADDRESS_READER}, "use request.client_ip (espace_sante/lib/client_address.py)"

@@ -148,6 +148,8 @@ MALFORMED = {
     "16-byte code hash key": ("CODE_HASH_KEY", random_base64(16)),
     "code hash key not base64": ("CODE_HASH_KEY", "not base64!"),
     "short secret key": ("SECRET_KEY", "too-short"),
+    "negative proxy hops": ("TRUSTED_PROXY_HOPS", "-1"),
+    "proxy hops not a number": ("TRUSTED_PROXY_HOPS", "un"),
 }
 
 
@@ -283,6 +285,15 @@ def test_compose_gives_every_secret_and_the_production_settings(service):
     # The database password is interpolated too: with it replaced, what remains holds no password.
     database_url = REQUIRED_INTERPOLATION.sub("INTERPOLATED", env["DATABASE_URL"])
     assert urlsplit(database_url).password == "INTERPOLATED", env["DATABASE_URL"]
+
+
+@pytest.mark.parametrize("service", DJANGO_SERVICES)
+def test_compose_requires_the_number_of_proxies_in_front(service):
+    """Behind the host's proxy REMOTE_ADDR is the proxy for everyone: the stack does not start until the
+    operator says how many proxies append to X-Forwarded-For (espace_sante/lib/client_address.py)."""
+    match = REQUIRED_INTERPOLATION.fullmatch(str(service_env(service)["TRUSTED_PROXY_HOPS"]))
+    assert match and match["name"] == "TRUSTED_PROXY_HOPS"
+    assert re.search(r"^TRUSTED_PROXY_HOPS=$", ENV_EXAMPLE, flags=re.MULTILINE)
 
 
 def test_env_example_documents_every_variable_and_commits_no_value():

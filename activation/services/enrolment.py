@@ -33,7 +33,7 @@ from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
 from espace_sante.lib.tasks import enqueue_on_commit
-from espace_sante.lib.throttle import Throttle
+from espace_sante.lib.throttle import Throttle, admit_all
 from espace_sante.outbox.services import email_enqueue, sms_enqueue
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,9 @@ def _fail(*, actor: Actor, code: ProvisionalCode | None) -> None:
 
 def code_identify(*, code: str, nir: str, card_type: str, serial: str, address: str, actor: Actor) -> Identification:
     """Check a code with the card holder's NIR, card model and serial number."""
-    wait = max(BY_ADDRESS.admit(address), BY_NIR.admit(nir))  # the attempt is taken before the lookup
+    # The attempt is taken before the lookup; the address first, so a request refused for its address
+    # spends nothing of the NIR's attempts (espace_sante.lib.throttle.admit_all).
+    wait = admit_all((BY_ADDRESS, address), (BY_NIR, nir))
     if wait:
         return Identification(Outcome.THROTTLED, retry_after=wait)
     compact = codes.normalize(code)
@@ -279,7 +281,7 @@ def new_code_request(*, nir: str, serial: str, birth_date: date, address: str, a
     A child's code is requested with the card holder's NIR and serial and the child's date of birth.
     """
     # Every request counts, matched or not: this form sends messages.
-    if NEW_CODE_BY_ADDRESS.admit(address) or NEW_CODE_BY_NIR.admit(nir):
+    if admit_all((NEW_CODE_BY_ADDRESS, address), (NEW_CODE_BY_NIR, nir)):
         return
     holder = Patient.objects.filter(nir=nir).first()
     if holder is None or _serial_digits(holder.vitale_serial) != _serial_digits(serial) or not _serial_digits(serial):

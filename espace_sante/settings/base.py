@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from espace_sante.settings.env import env_bool, env_int, env_list, env_secret, env_str
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "espace_sante.lib.client_address.ClientAddressMiddleware",  # request.client_ip, before anything uses it
     "espace_sante.lib.middleware.AccessLogMiddleware",  # first: one line per answer, whole stack timed
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -167,6 +169,12 @@ CSRF_FAILURE_VIEW = "espace_sante.views.csrf_failure"
 # --- Security headers -------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies of ours in front of gunicorn, each appending to X-Forwarded-For: the client's address is
+# the entry the outermost one appended (espace_sante/lib/client_address.py). 0: no proxy, REMOTE_ADDR is the
+# client and the header, written by the client, is ignored.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+if TRUSTED_PROXY_HOPS < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_HOPS must be 0 or more, not {TRUSTED_PROXY_HOPS}")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
