@@ -90,7 +90,14 @@ def document_add(
         )
         document.full_clean()
         document.save()
-        record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document, held=held_for_announcement)
+        record(
+            Action.DOCUMENT_ADDED,
+            actor=by,
+            patient=patient,
+            target=document,
+            held=held_for_announcement,
+            hidden_from_representatives=hidden_from_representatives,
+        )
         if professional is not None and not held_for_announcement:
             _notify_new_document(patient, document)
     return document
@@ -167,11 +174,10 @@ def document_content(document: Document) -> bytes:
 def document_rename(*, document: Document, title: str, by: Actor) -> None:
     if document.author_kind != AuthorKind.PATIENT:
         raise NotAllowed("Seuls les documents que vous avez ajoutés peuvent être renommés.")
-    old = document.title
     document.title = title.strip()
     document.full_clean()
     document.save(update_fields=["title"])
-    record(Action.DOCUMENT_RENAMED, actor=by, patient=document.patient, target=document, before=old)
+    record(Action.DOCUMENT_RENAMED, actor=by, patient=document.patient, target=document)
 
 
 @transaction.atomic
@@ -182,10 +188,10 @@ def document_delete(*, document: Document, by: Actor) -> None:
             "Vous ne pouvez pas supprimer ce document car il a été ajouté par un professionnel de santé ou par "
             "Mon espace santé. Vous pouvez le masquer."
         )
-    name, label = document.file_name, document.title
+    name = document.file_name
     ShareLink.objects.filter(document=document).delete()
-    document.delete()
-    record(Action.DOCUMENT_DELETED, actor=by, patient=document.patient, target_label=label)
+    document.delete()  # keeps its public_id: the event names the object it was, by kind and id
+    record(Action.DOCUMENT_DELETED, actor=by, patient=document.patient, target=document)
     transaction.on_commit(lambda: encrypted_storage().delete(name))
 
 
@@ -272,7 +278,7 @@ def care_team_add(*, patient: Patient, professional: Professional, by: Actor, ro
         raise NotAllowed("Ce patient a bloqué votre accès à son dossier.")
     if created:
         action = Action.CONSENT_DECLARED if role == CareTeamRole.CONSENT_IN_CONSULTATION else Action.PROFESSIONAL_ADDED
-        record(action, actor=by, patient=patient, target=member, target_label=professional.label)
+        record(action, actor=by, patient=patient, target=professional)
     return member
 
 
@@ -289,10 +295,10 @@ def professional_block(*, patient: Patient, professional: Professional, by: Acto
             member.blocked_at = timezone.now()
             member.is_administrator = False
             member.save(update_fields=["blocked_at", "is_administrator"])
-            record(Action.PROFESSIONAL_BLOCKED, actor=by, patient=patient, target_label=professional.label)
+            record(Action.PROFESSIONAL_BLOCKED, actor=by, patient=patient, target=professional)
     elif member is not None and member.blocked_at is not None:
         member.delete()
-        record(Action.PROFESSIONAL_UNBLOCKED, actor=by, patient=patient, target_label=professional.label)
+        record(Action.PROFESSIONAL_UNBLOCKED, actor=by, patient=patient, target=professional)
 
 
 @transaction.atomic
@@ -306,7 +312,7 @@ def administrator_set(*, member: CareTeamMember, value: bool, by: Actor) -> None
             Action.ADMINISTRATOR_CHANGED,
             actor=by,
             patient=member.patient,
-            target_label=member.professional.label,
+            target=member.professional,
             administrator=value,
         )
 

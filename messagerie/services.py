@@ -213,7 +213,6 @@ def conversation_start(
             actor=by,
             patient=patient,
             target=conversation,
-            target_label=f"conversation avec {professional.label if started_by == SenderKind.PATIENT else patient}",
         )
     return conversation
 
@@ -335,7 +334,6 @@ def conversation_end(*, conversation: Conversation, by: Actor) -> None:
         actor=by,
         patient=conversation.patient,
         target=conversation,
-        target_label=f"conversation avec {conversation.patient.display_name}",
     )
 
 
@@ -432,6 +430,6 @@ def messaging_block(*, patient: Patient, professional: Professional, blocked: bo
     if blocked:
         _, created = MessagingBlock.objects.get_or_create(patient=patient, professional=professional)
         if created:
-            record(Action.MESSAGING_BLOCKED, actor=by, patient=patient, target_label=professional.label)
+            record(Action.MESSAGING_BLOCKED, actor=by, patient=patient, target=professional)
     elif MessagingBlock.objects.filter(patient=patient, professional=professional).delete()[0]:
-        record(Action.MESSAGING_UNBLOCKED, actor=by, patient=patient, target_label=professional.label)
+        record(Action.MESSAGING_UNBLOCKED, actor=by, patient=patient, target=professional)

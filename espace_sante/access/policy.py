@@ -476,7 +476,6 @@ def conversation_for(actor: Actor, public_id: UUID, *, purpose: str = "view"):
             actor=actor,
             patient=conversation.patient,
             target=conversation,
-            target_label=f"conversation avec {_correspondent_label(actor, conversation)}",
         )
     return conversation
 
