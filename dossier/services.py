@@ -116,9 +116,11 @@ def document_add_generated(
     author_kind: str,
     author_label: str = "",
     care_date: datetime.date | None = None,
+    hidden_from_representatives: bool = False,
 ) -> Document:
     """A document produced by the service itself or taken from another part of the space (a PDF synthesis, a
-    message attachment saved by the patient). The content was produced or already checked by the caller."""
+    message attachment saved by the patient). The content was produced or already checked by the caller.
+    `hidden_from_representatives`: taken from something kept from the minor's representatives."""
     public_id = uuid.uuid4()
     with files_removed_on_failure() as saved:
         name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(content))
@@ -138,10 +140,17 @@ def document_add_generated(
             size=len(content),
             original_filename=filename[:150],
             hidden_from_professionals=record_.hide_new_documents,
+            hidden_from_representatives=hidden_from_representatives,
         )
         document.full_clean()
         document.save()
-        record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document)
+        record(
+            Action.DOCUMENT_ADDED,
+            actor=by,
+            patient=patient,
+            target=document,
+            hidden_from_representatives=hidden_from_representatives,
+        )
     return document
 
 
@@ -153,8 +162,17 @@ def _recipient(patient: Patient) -> str:
     return holder.email
 
 
+def _document_recipient(document: Document) -> str:
+    """Who may be told about this document: as `_recipient`, but a document kept from the representatives
+    (a minor's secret, R.1111-50) is told to the minor's own address only, never to the card holder."""
+    patient = document.patient
+    if document.hidden_from_representatives:
+        return patient.user.email if patient.user_id and patient.user.email else ""
+    return _recipient(patient)
+
+
 def _notify_new_document(patient: Patient, document: Document) -> None:
-    to = _recipient(patient)
+    to = _document_recipient(document)
     if not to:
         return
     email_enqueue(
@@ -232,7 +250,7 @@ def held_results_process(*, now: datetime.datetime | None = None) -> int:
             )
             if not claimed:
                 continue
-            to = _recipient(document.patient)
+            to = _document_recipient(document)
             if to:
                 email_enqueue(
                     to=to,

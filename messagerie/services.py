@@ -293,7 +293,8 @@ def _notify(message: Message, conversation: Conversation) -> None:
         recipients = [conversation.professional.user.email] if conversation.professional.user.email else []
         template, path = "emails/messagerie/new_message_pro.txt", reverse("messagerie_pro:index")
     else:
-        recipients = _patient_recipients(patient, confidential=message.hidden_from_representatives)
+        confidential = message.hidden_from_representatives or conversation.hidden_from_representatives
+        recipients = _patient_recipients(patient, confidential=confidential)
         template, path = "emails/messagerie/new_message.txt", reverse("messagerie:index")
     body = render_to_string(template, {"patient": patient, "url": settings.SITE_URL.rstrip("/") + path})
     for index, to in enumerate(recipients):
@@ -397,6 +398,9 @@ def attachment_save_to_documents(*, attachment: Attachment, by: Actor):
             author_kind=AuthorKind.PATIENT,
             author_label=f"Pièce jointe d’un message de {attachment.message.sender_label}"[:200],
             care_date=timezone.localdate(attachment.message.sent_at),
+            # A confidential message's file stays kept from the representatives once in the documents.
+            hidden_from_representatives=attachment.message.hidden_from_representatives
+            or conversation.hidden_from_representatives,
         )
         Attachment.objects.filter(pk=attachment.pk).update(saved_document_id=document.public_id)
         attachment.saved_document_id = document.public_id
