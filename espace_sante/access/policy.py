@@ -580,12 +580,6 @@ def conversation_for(actor: Actor, public_id: UUID, *, purpose: str = "view"):
     return conversation
 
 
-def _correspondent_label(actor: Actor, conversation) -> str:
-    if _messaging_side(actor) == "professional":
-        return conversation.patient.display_name
-    return conversation.professional.label
-
-
 def messages_visible_to(actor: Actor, conversation):
     """The messages of an already fetched conversation that `actor` may read, oldest first."""
     from messagerie.models import Message
