@@ -103,10 +103,15 @@ def entry_receive_from_service(*, patient: Patient, service_name: str, **fields)
     return entry
 
 
-def export_trace(*, by: Actor, patients: list[Patient], what: str) -> None:
+def export_trace(*, by: Actor, patients: list[Patient], everything: bool) -> None:
     """Trace an .ics download (one event or everything) in each concerned profile's history."""
     for patient in patients:
-        record(Action.AGENDA_EXPORTED, actor=by, patient=patient, target_label=what)
+        record(
+            Action.AGENDA_EXPORTED,
+            actor=by,
+            patient=patient,
+            target_label="tout l’agenda" if everything else "un événement",
+        )
 
 
 # --- Settings and the subscription feed ---------------------------------------------------------------------

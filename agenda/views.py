@@ -201,7 +201,7 @@ def entry_delete(request: HttpRequest, public_id) -> HttpResponse:
 @require_GET
 def entry_ics(request: HttpRequest, public_id) -> HttpResponse:
     entry = policy.agenda_entry_for(request.actor, public_id, purpose="export")
-    services.export_trace(by=request.actor, patients=[entry.patient], what="un événement")
+    services.export_trace(by=request.actor, patients=[entry.patient], everything=False)
     content = ics.calendar([entry], detail=FeedDetail.FULL, name="Mon espace santé", owner_pk=request.actor.patient.pk)
     return _ics_response(content, f"rendez-vous-{entry.local_start:%Y-%m-%d}.ics")
 
@@ -211,7 +211,7 @@ def entry_ics(request: HttpRequest, public_id) -> HttpResponse:
 def export_ics(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     entries = policy.agenda_entries_visible_to(actor).order_by("starts_at")
-    services.export_trace(by=actor, patients=policy.agenda_profiles(actor), what="tout l’agenda")
+    services.export_trace(by=actor, patients=policy.agenda_profiles(actor), everything=True)
     content = ics.calendar(entries, detail=FeedDetail.FULL, name="Mon agenda santé", owner_pk=actor.patient.pk)
     return _ics_response(content, "agenda-sante.ics")
 

@@ -90,7 +90,14 @@ def document_add(
         )
         document.full_clean()
         document.save()
-        record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document, held=held_for_announcement)
+        record(
+            Action.DOCUMENT_ADDED,
+            actor=by,
+            patient=patient,
+            target=document,
+            held=held_for_announcement,
+            hidden_from_representatives=hidden_from_representatives,
+        )
         if professional is not None and not held_for_announcement:
             _notify_new_document(patient, document)
     return document
@@ -109,9 +116,11 @@ def document_add_generated(
     author_kind: str,
     author_label: str = "",
     care_date: datetime.date | None = None,
+    hidden_from_representatives: bool = False,
 ) -> Document:
     """A document produced by the service itself or taken from another part of the space (a PDF synthesis, a
-    message attachment saved by the patient). The content was produced or already checked by the caller."""
+    message attachment saved by the patient). The content was produced or already checked by the caller.
+    `hidden_from_representatives`: taken from something kept from the minor's representatives."""
     public_id = uuid.uuid4()
     with files_removed_on_failure() as saved:
         name = encrypted_storage().save(f"documents/{patient.public_id}/{public_id}", ContentFile(content))
@@ -131,10 +140,17 @@ def document_add_generated(
             size=len(content),
             original_filename=filename[:150],
             hidden_from_professionals=record_.hide_new_documents,
+            hidden_from_representatives=hidden_from_representatives,
         )
         document.full_clean()
         document.save()
-        record(Action.DOCUMENT_ADDED, actor=by, patient=patient, target=document)
+        record(
+            Action.DOCUMENT_ADDED,
+            actor=by,
+            patient=patient,
+            target=document,
+            hidden_from_representatives=hidden_from_representatives,
+        )
     return document
 
 
@@ -146,8 +162,17 @@ def _recipient(patient: Patient) -> str:
     return holder.email
 
 
+def _document_recipient(document: Document) -> str:
+    """Who may be told about this document: as `_recipient`, but a document kept from the representatives
+    (a minor's secret, R.1111-50) is told to the minor's own address only, never to the card holder."""
+    patient = document.patient
+    if document.hidden_from_representatives:
+        return patient.user.email if patient.user_id and patient.user.email else ""
+    return _recipient(patient)
+
+
 def _notify_new_document(patient: Patient, document: Document) -> None:
-    to = _recipient(patient)
+    to = _document_recipient(document)
     if not to:
         return
     email_enqueue(
@@ -167,11 +192,10 @@ def document_content(document: Document) -> bytes:
 def document_rename(*, document: Document, title: str, by: Actor) -> None:
     if document.author_kind != AuthorKind.PATIENT:
         raise NotAllowed("Seuls les documents que vous avez ajoutés peuvent être renommés.")
-    old = document.title
     document.title = title.strip()
     document.full_clean()
     document.save(update_fields=["title"])
-    record(Action.DOCUMENT_RENAMED, actor=by, patient=document.patient, target=document, before=old)
+    record(Action.DOCUMENT_RENAMED, actor=by, patient=document.patient, target=document)
 
 
 @transaction.atomic
@@ -182,10 +206,10 @@ def document_delete(*, document: Document, by: Actor) -> None:
             "Vous ne pouvez pas supprimer ce document car il a été ajouté par un professionnel de santé ou par "
             "Mon espace santé. Vous pouvez le masquer."
         )
-    name, label = document.file_name, document.title
+    name = document.file_name
     ShareLink.objects.filter(document=document).delete()
-    document.delete()
-    record(Action.DOCUMENT_DELETED, actor=by, patient=document.patient, target_label=label)
+    document.delete()  # keeps its public_id: the event names the object it was, by kind and id
+    record(Action.DOCUMENT_DELETED, actor=by, patient=document.patient, target=document)
     transaction.on_commit(lambda: encrypted_storage().delete(name))
 
 
@@ -226,7 +250,7 @@ def held_results_process(*, now: datetime.datetime | None = None) -> int:
             )
             if not claimed:
                 continue
-            to = _recipient(document.patient)
+            to = _document_recipient(document)
             if to:
                 email_enqueue(
                     to=to,
@@ -272,7 +296,7 @@ def care_team_add(*, patient: Patient, professional: Professional, by: Actor, ro
         raise NotAllowed("Ce patient a bloqué votre accès à son dossier.")
     if created:
         action = Action.CONSENT_DECLARED if role == CareTeamRole.CONSENT_IN_CONSULTATION else Action.PROFESSIONAL_ADDED
-        record(action, actor=by, patient=patient, target=member, target_label=professional.label)
+        record(action, actor=by, patient=patient, target=professional)
     return member
 
 
@@ -289,10 +313,10 @@ def professional_block(*, patient: Patient, professional: Professional, by: Acto
             member.blocked_at = timezone.now()
             member.is_administrator = False
             member.save(update_fields=["blocked_at", "is_administrator"])
-            record(Action.PROFESSIONAL_BLOCKED, actor=by, patient=patient, target_label=professional.label)
+            record(Action.PROFESSIONAL_BLOCKED, actor=by, patient=patient, target=professional)
     elif member is not None and member.blocked_at is not None:
         member.delete()
-        record(Action.PROFESSIONAL_UNBLOCKED, actor=by, patient=patient, target_label=professional.label)
+        record(Action.PROFESSIONAL_UNBLOCKED, actor=by, patient=patient, target=professional)
 
 
 @transaction.atomic
@@ -306,7 +330,7 @@ def administrator_set(*, member: CareTeamMember, value: bool, by: Actor) -> None
             Action.ADMINISTRATOR_CHANGED,
             actor=by,
             patient=member.patient,
-            target_label=member.professional.label,
+            target=member.professional,
             administrator=value,
         )
 

@@ -213,7 +213,6 @@ def conversation_start(
             actor=by,
             patient=patient,
             target=conversation,
-            target_label=f"conversation avec {professional.label if started_by == SenderKind.PATIENT else patient}",
         )
     return conversation
 
@@ -294,7 +293,8 @@ def _notify(message: Message, conversation: Conversation) -> None:
         recipients = [conversation.professional.user.email] if conversation.professional.user.email else []
         template, path = "emails/messagerie/new_message_pro.txt", reverse("messagerie_pro:index")
     else:
-        recipients = _patient_recipients(patient, confidential=message.hidden_from_representatives)
+        confidential = message.hidden_from_representatives or conversation.hidden_from_representatives
+        recipients = _patient_recipients(patient, confidential=confidential)
         template, path = "emails/messagerie/new_message.txt", reverse("messagerie:index")
     body = render_to_string(template, {"patient": patient, "url": settings.SITE_URL.rstrip("/") + path})
     for index, to in enumerate(recipients):
@@ -335,7 +335,6 @@ def conversation_end(*, conversation: Conversation, by: Actor) -> None:
         actor=by,
         patient=conversation.patient,
         target=conversation,
-        target_label=f"conversation avec {conversation.patient.display_name}",
     )
 
 
@@ -399,6 +398,9 @@ def attachment_save_to_documents(*, attachment: Attachment, by: Actor):
             author_kind=AuthorKind.PATIENT,
             author_label=f"Pièce jointe d’un message de {attachment.message.sender_label}"[:200],
             care_date=timezone.localdate(attachment.message.sent_at),
+            # A confidential message's file stays kept from the representatives once in the documents.
+            hidden_from_representatives=attachment.message.hidden_from_representatives
+            or conversation.hidden_from_representatives,
         )
         Attachment.objects.filter(pk=attachment.pk).update(saved_document_id=document.public_id)
         attachment.saved_document_id = document.public_id
@@ -432,6 +434,6 @@ def messaging_block(*, patient: Patient, professional: Professional, blocked: bo
     if blocked:
         _, created = MessagingBlock.objects.get_or_create(patient=patient, professional=professional)
         if created:
-            record(Action.MESSAGING_BLOCKED, actor=by, patient=patient, target_label=professional.label)
+            record(Action.MESSAGING_BLOCKED, actor=by, patient=patient, target=professional)
     elif MessagingBlock.objects.filter(patient=patient, professional=professional).delete()[0]:
-        record(Action.MESSAGING_UNBLOCKED, actor=by, patient=patient, target_label=professional.label)
+        record(Action.MESSAGING_UNBLOCKED, actor=by, patient=patient, target=professional)

@@ -59,16 +59,13 @@ def entry_save(
     if settings.not_concerned.pop(definition.key.value, None):
         settings.save(update_fields=["not_concerned"])
     action = Action.PROFILE_ENTRY_ADDED if created else Action.PROFILE_ENTRY_CHANGED
-    record(
-        action, actor=by, patient=patient, target=entry, target_label=definition.label, section=definition.key.value
-    )
+    record(action, actor=by, patient=patient, target=entry, section=definition.key.value)
     return entry
 
 
 @transaction.atomic
 def entry_delete(*, entry: ProfileEntry, by: Actor) -> None:
-    label = str(entry)
-    record(Action.PROFILE_ENTRY_DELETED, actor=by, patient=entry.patient, target=entry, target_label=label)
+    record(Action.PROFILE_ENTRY_DELETED, actor=by, patient=entry.patient, target=entry, section=entry.section)
     entry.delete()
 
 
@@ -86,7 +83,7 @@ def not_concerned_set(*, patient: Patient, definition: SectionDef, value: bool, 
         Action.PROFILE_NOT_CONCERNED,
         actor=by,
         patient=patient,
-        target_label=definition.label,
+        target_label="profil médical",
         section=key,
         value=value,
     )
@@ -101,13 +98,13 @@ def measure_add(*, patient: Patient, kind: str, value, value2, measured_on, by: 
     measure = Measure(patient=patient, kind=kind, value=value, value2=value2, measured_on=measured_on)
     measure.full_clean()
     measure.save()
-    record(Action.MEASURE_ADDED, actor=by, patient=patient, target=measure, target_label=str(measure))
+    record(Action.MEASURE_ADDED, actor=by, patient=patient, target=measure)
     return measure
 
 
 @transaction.atomic
 def measure_delete(*, measure: Measure, by: Actor) -> None:
-    record(Action.MEASURE_DELETED, actor=by, patient=measure.patient, target=measure, target_label=str(measure))
+    record(Action.MEASURE_DELETED, actor=by, patient=measure.patient, target=measure)
     measure.delete()
 
 
@@ -137,8 +134,7 @@ def professional_designate(*, patient: Patient, role: str, rpps: str, by: Actor)
         Action.PROFILE_PROFESSIONAL_SET,
         actor=by,
         patient=patient,
-        target=designation,
-        target_label=professional.label,
+        target=professional,
         role=role,
     )
     return designation
@@ -151,8 +147,7 @@ def professional_remove(*, designation: ProfileProfessional, by: Actor) -> None:
         Action.PROFILE_PROFESSIONAL_REMOVED,
         actor=by,
         patient=designation.patient,
-        target=designation,
-        target_label=designation.professional.label,
+        target=designation.professional,
         role=designation.role,
     )
     designation.delete()

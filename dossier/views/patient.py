@@ -26,7 +26,6 @@ from dossier.models import CareTeamMember
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required
 from espace_sante.audit.actions import ActorRole
-from espace_sante.audit.models import AuditEvent
 
 PAGE_SIZE = 20
 
@@ -313,7 +312,7 @@ def access_history(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("onglet", "professionnels")
     if tab not in TABS:
         tab = "professionnels"
-    events = AuditEvent.objects.for_patient(patient)
+    events = policy.history_events_for(actor, patient)
     condition = TABS[tab][1]
     if condition is None:
         events = events.filter(actor_user=patient.user) if patient.user_id else events.none()
@@ -328,6 +327,7 @@ def access_history(request: HttpRequest) -> HttpResponse:
         "tabs": [(key, label) for key, (label, _) in TABS.items()],
         "tab": tab,
         "page": page,
+        "entries": policy.history_entries_for(actor, patient, page.object_list),
     }
     return render(request, "dossier/access_history.html", context)
 

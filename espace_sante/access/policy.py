@@ -379,6 +379,106 @@ def share_link_for_token(token: str):
     return link
 
 
+# --- The access history ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the access history as this reader may see it."""
+
+    occurred_at: object
+    who: str
+    action: str
+    label: str
+    emergency: bool
+
+
+def _ids(queryset) -> list[str]:
+    return [str(public_id) for public_id in queryset.values_list("public_id", flat=True)]
+
+
+def _history_hidden_targets(actor: Actor, patient: Patient) -> dict[str, list[str]]:
+    """The objects of `patient` this reader may not know of, by type: events about them are not shown.
+    - a result held for announcement (R.1111-53), to everyone on the patient's side until its release;
+    - for a legal representative: the minor's documents, conversations, messages and their attachments kept
+      from representatives (R.1111-50), whoever acted on them."""
+    from dossier.models import Document
+    from messagerie.models import Attachment, Conversation, Message
+
+    representing = actor.patient is None or actor.patient.pk != patient.pk
+    secret_documents = Q(visible_to_patient_from__gt=timezone.now())
+    if representing:
+        secret_documents |= Q(hidden_from_representatives=True)
+    hidden = {"dossier.Document": _ids(Document.objects.filter(patient=patient).filter(secret_documents))}
+    if representing:
+        confidential = Q(hidden_from_representatives=True) | Q(conversation__hidden_from_representatives=True)
+        messages = Message.objects.filter(conversation__patient=patient).filter(confidential)
+        hidden["messagerie.Conversation"] = _ids(
+            Conversation.objects.filter(patient=patient, hidden_from_representatives=True)
+        )
+        hidden["messagerie.Message"] = _ids(messages)
+        hidden["messagerie.Attachment"] = _ids(Attachment.objects.filter(message__in=messages))
+    return hidden
+
+
+def history_events_for(actor: Actor, patient: Patient):
+    """The access-log events of `patient` the actor may read, newest first (a QuerySet, possibly empty):
+    the patient or a representative acting for them, without the events about objects hidden from this
+    reader (`_history_hidden_targets`): those are not shown at all, not even as "a document was added"."""
+    from espace_sante.audit.models import AuditEvent
+
+    if not actor.acts_for(patient):
+        return AuditEvent.objects.none()
+    events = AuditEvent.objects.for_patient(patient)
+    for target_type, ids in _history_hidden_targets(actor, patient).items():
+        if ids:
+            events = events.exclude(target_type=target_type, target_id__in=ids)
+    return events
+
+
+def history_entries_for(actor: Actor, patient: Patient, events) -> list[HistoryEntry]:
+    """Lines of the history for events already filtered by `history_events_for`. The log holds no medical
+    content: the object's label is resolved now, for this reader (a document's current title if they may
+    open it, the professional of a conversation); otherwise the kind stored with the event."""
+    from espace_sante.audit.actions import Action
+    from messagerie.models import Conversation
+    from profil.enums import Section
+
+    events = list(events)
+    wanted = {(event.target_type, event.target_id) for event in events if event.target_id}
+    document_ids = [target_id for kind, target_id in wanted if kind == "dossier.Document"]
+    conversation_ids = [target_id for kind, target_id in wanted if kind == "messagerie.Conversation"]
+    documents = {
+        str(document.public_id): document.title
+        for document in documents_visible_to(actor, patient).filter(public_id__in=document_ids)
+    }
+    conversations = {
+        str(conversation.public_id): f"conversation avec {conversation.professional.label}"
+        for conversation in Conversation.objects.filter(patient=patient, public_id__in=conversation_ids)
+        .filter(pk__in=conversations_visible_to(actor).values("pk"))
+        .select_related("professional__user")
+    }
+    entries = []
+    for event in events:
+        label = event.target_label
+        if event.target_type == "dossier.Document":
+            label = documents.get(event.target_id, label)
+        elif event.target_type == "messagerie.Conversation":
+            label = conversations.get(event.target_id, label)
+        elif event.action == Action.PROFILE_NOT_CONCERNED and event.data.get("section") in Section.values:
+            label = Section(event.data["section"]).label
+        entries.append(
+            HistoryEntry(
+                occurred_at=event.occurred_at,
+                who=event.public_actor_label,
+                action=event.action_label,
+                label=label,
+                emergency=bool(event.data.get("emergency")),
+            )
+        )
+    return entries
+
+
 # --- messagerie ---
 
 
@@ -497,15 +597,8 @@ def conversation_for(actor: Actor, public_id: UUID, *, purpose: str = "view"):
             actor=actor,
             patient=conversation.patient,
             target=conversation,
-            target_label=f"conversation avec {_correspondent_label(actor, conversation)}",
         )
     return conversation
-
-
-def _correspondent_label(actor: Actor, conversation) -> str:
-    if _messaging_side(actor) == "professional":
-        return conversation.patient.display_name
-    return conversation.professional.label
 
 
 def messages_visible_to(actor: Actor, conversation):
@@ -553,22 +646,25 @@ def attachment_for(actor: Actor, public_id: UUID, *, purpose: str = "download"):
 def messaging_correspondents_for(actor: Actor, patient: Patient) -> list:
     """The professionals a patient (or their representative) may start a conversation with:
     - their médecin traitant;
-    - a professional who already wrote to them in a conversation that professional did not end;
+    - a professional who already wrote to them in a conversation that professional did not end; for a
+      representative, only in what they may read (a professional known from a minor's confidential
+      conversation or message is not theirs to write to);
     never one the patient blocked.
     """
     from accounts.models import Professional
     from messagerie.enums import SenderKind
+    from messagerie.models import Message
 
     if not actor.acts_for(patient):
         return []
+    wrote = Message.objects.filter(
+        conversation__patient=patient, conversation__ended_at__isnull=True, sender_kind=SenderKind.PROFESSIONAL
+    )
+    if actor.is_representing:
+        wrote = wrote.filter(hidden_from_representatives=False, conversation__hidden_from_representatives=False)
     professionals = (
         Professional.objects.filter(
-            Q(pk=patient.medecin_traitant_id)
-            | Q(
-                conversations__patient=patient,
-                conversations__ended_at__isnull=True,
-                conversations__messages__sender_kind=SenderKind.PROFESSIONAL,
-            )
+            Q(pk=patient.medecin_traitant_id) | Q(pk__in=wrote.values("conversation__professional_id"))
         )
         .exclude(messaging_blocks__patient=patient)
         .select_related("user")

@@ -126,3 +126,155 @@ class ActorRole(models.TextChoices):
     PROFESSIONAL = "professional", "professionnel de santé"
     AGENT = "agent", "conseiller de l’Assurance Maladie"
     SYSTEM = "system", "Mon espace santé"
+
+
+# --- What an event may carry besides who, whom and which object ------------------------------------------
+#
+# The log never holds medical content: no document title, message subject or body, no free text typed into a
+# medical record. So an event names its object by type and public id, with a label from a closed vocabulary
+# (TARGET_LABELS, the object's kind, or a professional's name), and every detail key is declared below with
+# a kind that cannot carry prose. `record()` enforces both; tests/audit/test_no_medical_content.py proves
+# that no call site passes a text field of a medical model.
+
+
+class Detail:
+    """The kind of a detail value."""
+
+    FLAG = "flag"  # True / False
+    COUNT = "count"  # a non-negative integer
+    CODE = "code"  # a short machine code: letters, digits, _ . : / - (no spaces, no accents), ≤ 64 chars
+    CODES = "codes"  # a list of codes or integers (field names, purpose ids, section keys)
+    # Short strings typed outside any medical record (a login identifiant, an API path, an agent's note on
+    # how identity was checked, a connected service's name): never a medical model's field.
+    TEXT = "text"
+
+
+CODE_PATTERN = r"^[A-Za-z0-9_.:/-]{0,64}$"
+TEXT_MAX = 200
+
+F, N, C, L, T = Detail.FLAG, Detail.COUNT, Detail.CODE, Detail.CODES, Detail.TEXT
+_ACCESS = {"emergency": C}  # the public id of the emergency access a professional acted under
+
+DETAILS: dict[str, dict[str, str]] = {
+    Action.LOGIN_SUCCEEDED: {"portal": C, "device": C},
+    Action.LOGIN_FAILED: {"portal": C, "identifiant": T, "reason": C},
+    Action.LOGIN_THROTTLED: {"portal": C, "identifiant": T},
+    Action.OTP_SENT: {"channel": C},
+    Action.OTP_FAILED: {"throttled": F, "portal": C},
+    Action.LOGOUT: {},
+    Action.SESSION_EXPIRED: {"reason": C},
+    Action.PASSWORD_RESET_REQUESTED: {},
+    Action.PASSWORD_CHANGED: {},
+    Action.SECOND_FACTOR_CHANGED: {"device": C},
+    Action.PROFILE_SWITCHED: {},
+    Action.REAUTHENTICATED: {"device": C},
+    Action.REAUTHENTICATION_FAILED: {"step": C, "throttled": F},
+    Action.EMAIL_CHANGE_REQUESTED: {},
+    Action.SPACE_STATUS_CHANGED: {
+        "before": C,
+        "after": C,
+        "channel": C,
+        "reason": C,
+        "deletion_requested": F,
+    },
+    Action.CODE_CHECK_FAILED: {"form": C},
+    Action.CODE_ISSUED: {"channel": C},
+    Action.CODE_VOIDED: {"reason": C},
+    Action.OPPOSITION_RECORDED: {"channel": C},
+    Action.CONTACTS_UPDATED: {"fields": L, "check": T},
+    Action.DEATH_RECORDED: {},
+    Action.RECEIPT_DOWNLOADED: {},
+    Action.RECORD_VIEWED: _ACCESS,
+    Action.DOCUMENT_VIEWED: _ACCESS,
+    Action.DOCUMENT_DOWNLOADED: _ACCESS,
+    Action.DOCUMENT_ADDED: {"held": F, "hidden_from_representatives": F},
+    Action.DOCUMENT_RENAMED: {},
+    Action.DOCUMENT_DELETED: {},
+    Action.DOCUMENT_HIDDEN: {},
+    Action.DOCUMENT_UNHIDDEN: {},
+    Action.DOCUMENT_SHOWN_TO_REPRESENTATIVES: {},
+    Action.RECORD_SETTINGS_CHANGED: {
+        "hide_new_documents": F,
+        "history_hidden": F,
+        "emergency_samu": F,
+        "emergency_break_glass": F,
+        "emergency_hidden_documents": F,
+        "notify_each_access": F,
+    },
+    Action.PROFESSIONAL_ADDED: {},
+    Action.PROFESSIONAL_BLOCKED: {},
+    Action.PROFESSIONAL_UNBLOCKED: {},
+    Action.ADMINISTRATOR_CHANGED: {"administrator": F},
+    Action.CONSENT_DECLARED: {},
+    Action.EMERGENCY_ACCESS_STARTED: {"kind": C},
+    Action.PATIENT_SEARCHED: {"found": F, "purpose": C},
+    Action.HISTORY_OF_CARE_VIEWED: _ACCESS,
+    Action.SHARE_CREATED: {"hours": N},
+    Action.SHARE_REVOKED: {},
+    Action.SHARE_OPENED: {},
+    Action.SHARE_REFUSED: {},
+    Action.PROFILE_ENTRY_ADDED: {"section": C},
+    Action.PROFILE_ENTRY_CHANGED: {"section": C},
+    Action.PROFILE_ENTRY_DELETED: {"section": C},
+    Action.PROFILE_NOT_CONCERNED: {"section": C, "value": F},
+    Action.MEASURE_ADDED: {},
+    Action.MEASURE_DELETED: {},
+    Action.PROFILE_PROFESSIONAL_SET: {"role": C},
+    Action.PROFILE_PROFESSIONAL_REMOVED: {"role": C},
+    Action.ORGAN_DONATION_ACKNOWLEDGED: {},
+    Action.DIRECTIVES_WRITTEN: {},
+    Action.PROFILE_VIEWED: _ACCESS,
+    Action.SYNTHESIS_REQUESTED: {"sections": L},
+    Action.CONVERSATION_STARTED: {},
+    Action.CONVERSATION_VIEWED: {},
+    Action.MESSAGE_SENT: {"attachments": N},
+    Action.CONVERSATION_ENDED: {},
+    Action.CONVERSATION_ARCHIVED: {},
+    Action.CONVERSATION_UNARCHIVED: {},
+    Action.CONVERSATION_DELETED: {},
+    Action.ATTACHMENT_DOWNLOADED: {},
+    Action.ATTACHMENT_SAVED: {},
+    Action.MESSAGING_BLOCKED: {},
+    Action.MESSAGING_UNBLOCKED: {},
+    Action.AGENDA_ENTRY_CREATED: {"service": T},
+    Action.AGENDA_ENTRY_VIEWED: {},
+    Action.AGENDA_ENTRY_CHANGED: {},
+    Action.AGENDA_ENTRY_CANCELLED: {},
+    Action.AGENDA_ENTRY_DELETED: {},
+    Action.AGENDA_EXPORTED: {},
+    Action.AGENDA_SETTINGS_CHANGED: {"reminders": F, "prevention": F, "feed_detail": C},
+    Action.AGENDA_FEED_CREATED: {"renewed": F},
+    Action.AGENDA_FEED_REVOKED: {},
+    Action.AGENDA_FEED_READ: {},
+    Action.AGENDA_REMINDER_SENT: {"kind": C},
+    Action.PREVENTION_STATE_CHANGED: {"code": C},
+    Action.SERVICE_CONNECTED: {"purposes": L},
+    Action.SERVICE_PURPOSES_CHANGED: {"purposes": L},
+    Action.SERVICE_REAPPROVED: {"purposes": L},
+    Action.SERVICE_DISCONNECTED: {"reason": C, "tokens_revoked": N},
+    Action.SERVICE_CONNECTION_PAUSED: {},
+    Action.SERVICE_REPORTED: {"reason": C},
+    Action.SERVICE_STATUS_CHANGED: {"previous": C, "status": C, "report": C},
+    Action.SERVICE_DEREFERENCED: {},
+    Action.SERVICE_API_READ: {"resource": C, "count": N},
+    Action.SERVICE_API_WRITTEN: {"resource": C},
+    Action.SERVICE_API_REFUSED: {"reason": C, "method": C, "path": T, "scope": C},
+    Action.ACCESS_DENIED: {"what": C, "blocked": F, "kind": C},
+}
+del F, N, C, L, T
+
+# Labels an event may name its object with, besides the object's kind and a professional's name.
+TARGET_LABELS = frozenset(
+    {
+        "Mon espace santé",
+        "dossier médical",
+        "profil médical",
+        "réglages de l’agenda",
+        "lien d’abonnement",
+        "rappel de prévention",
+        "un événement",
+        "tout l’agenda",
+        "message de la messagerie",
+        "pièce jointe de la messagerie",
+    }
+)

@@ -11,10 +11,12 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """One append-only line of the access log. Never holds medical content.
+    """One append-only line of the access log. Never holds medical content (see audit/log.py `record`).
 
     Foreign keys carry no database constraint: the log outlives the users and patients it names, and
-    keeps `actor_label` / `target_label` as they read when the event happened.
+    keeps `actor_label` as it read when the event happened. The object is `target_type` + `target_id`;
+    `target_label` is only its kind, a professional's name or a fixed label: what a reader is shown is
+    resolved when the history is read (`policy.history_entries_for`), for that reader.
     """
 
     occurred_at = models.DateTimeField("date", default=timezone.now, db_index=True)

@@ -1,10 +1,11 @@
 """The world of tests/access/test_every_method.py: a victim's objects of every kind, and the attackers.
 
 Camille is the victim: she owns one object of every kind a URL can name, each carrying a secret marker
-that must never reach anyone who may not read it. Léo (Julien's son) owns a copy of the kinds a legal
-representative manages, and a few items kept from representatives (a minor's secret document, a
-confidential conversation and its attachment). Julien's daughter Emma is the object of the
-"children attached to my card" URLs.
+that must never reach anyone who may not read it, and a result Dr Martin holds for announcement (R.1111-53),
+which she may not read yet. Léo (Julien's son) owns a copy of the kinds a legal representative manages, and
+a few items kept from representatives (a minor's secret document, one Dr Martin added through the service,
+a confidential conversation with an unflagged reply and its attachment). Julien's daughter Emma is the
+object of the "children attached to my card" URLs.
 
 Built once per module inside a transaction the module rolls back (`world` fixture in the test module).
 """
@@ -30,6 +31,7 @@ from agenda.models import AgendaEntry, AgendaSettings, PreventionItem
 from catalogue.models import Connection, Purpose, ServiceAppointment, ServiceMeasure
 from dossier import services as dossier_services
 from dossier.enums import AuthorKind, DocumentCategory
+from dossier.files import CheckedFile
 from dossier.models import CareTeamMember, Document, EmergencyAccess, MedicalRecord, ShareLink
 from espace_sante.access.actor import Actor
 from espace_sante.access.middleware import SESSION_ACTING_FOR, SESSION_EMERGENCIES, SESSION_LOGIN_AT
@@ -40,7 +42,7 @@ from profil.models import HealthProfile, Measure, ProfileEntry, ProfileProfessio
 from profil.sections import SECTIONS
 from tests.catalogue.helpers import make_service
 from tests.conftest import PERSONA_USERS
-from tests.messagerie.factories import pdf_file, start
+from tests.messagerie.factories import pdf_file, reply, start
 
 SESSION_SEARCHED = "pro_searched_patients"  # dossier.views.pro.SESSION_SEARCHED
 SESSION_MESSAGING_SEARCHED = "messagerie_searched_patients"  # messagerie.views.pro.SESSION_SEARCHED
@@ -66,6 +68,7 @@ class World:
     hidden_from_pros: list[str] = field(default_factory=list)  # Camille's, hidden from professionals
     leo_markers: list[str] = field(default_factory=list)
     leo_hidden_markers: list[str] = field(default_factory=list)
+    held_markers: list[str] = field(default_factory=list)  # Camille's result held for announcement
     bearer: dict[str, str] = field(default_factory=dict)  # scenario -> raw access token
     sessions: dict[tuple[str, str], str] = field(default_factory=dict)  # (scenario, persona) -> session key
     fingerprint_sql: dict[tuple, tuple[str, list]] = field(default_factory=dict)
@@ -134,6 +137,23 @@ def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
     lhm(leo_hidden_title)
     leo_doc = _document(leo, title=leo_title)
     leo_hidden_doc = _document(leo, title=leo_hidden_title, hidden_from_representatives=True)
+    # Added by Dr Martin through the service, as professionals do: the secret and the held result leave
+    # their traces in the access log and the outbox, which must not tell them.
+    for patient, label, flags, add in (
+        (leo, "LeoSecretParLeMedecin", {"hidden_from_representatives": True}, lhm),
+        (camille, "CamilleResultatEnAttente", {"held_for_announcement": True}, world.held_markers.append),
+    ):
+        secret_title = marker(label)
+        add(secret_title)
+        dossier_services.document_add(
+            patient=patient,
+            by=_actor(p.dr_martin),
+            file=CheckedFile(content=pdf_with(secret_title), content_type="application/pdf", filename="cr.pdf"),
+            title=secret_title,
+            category=DocumentCategory.BIOLOGIE,
+            care_date=datetime.date(2026, 1, 20),
+            **flags,
+        )
     for target, document in (("victim", doc), ("child", leo_doc), ("child_hidden", leo_hidden_doc)):
         world.kwargs[("document", target)] = {"public_id": document.public_id}
         link, token = dossier_services.share_create(document=document, by=_actor(document.patient), hours=24)
@@ -199,6 +219,9 @@ def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
         ("child_hidden", leo, "LeoConfidentiel", lhm, {"hidden_from_representatives": True}),
     ):
         started, attachment = conversation(patient, label, add, **extra)
+        if extra:  # the doctor answers in the confidential conversation without ticking "confidentiel"
+            lhm(answer := marker("LeoConfidentielReponse"))
+            reply(started, _actor(p.dr_martin), body=answer)
         world.kwargs[("conversation", target)] = {"public_id": started.public_id}
         world.kwargs[("attachment", target)] = {"public_id": attachment.public_id}
 

@@ -264,15 +264,21 @@ def expectation(route: Route, name: str):  # noqa: PLR0911, PLR0912 - one rule p
 
 def _forbidden_markers(world: World, name: str, persona: str | None) -> list[str]:
     """The secrets scenario `name` may never read, on any page."""
-    everything = world.camille_markers + world.hidden_from_pros + world.leo_markers + world.leo_hidden_markers
+    everything = (
+        world.camille_markers
+        + world.hidden_from_pros
+        + world.held_markers
+        + world.leo_markers
+        + world.leo_hidden_markers
+    )
     if name == "pro_care_team":
         return []  # Dr Martin is médecin traitant of Camille and Léo; he wrote the conversations
     if name == "pro_emergency":
         return world.hidden_from_pros + world.leo_markers + world.leo_hidden_markers
     if name == "token_victim" or persona == "camille":
-        return world.leo_markers + world.leo_hidden_markers
+        return world.held_markers + world.leo_markers + world.leo_hidden_markers  # held: until its release
     if persona == "julien" and name != "token_other":
-        return world.camille_markers + world.hidden_from_pros + world.leo_hidden_markers
+        return world.camille_markers + world.hidden_from_pros + world.held_markers + world.leo_hidden_markers
     return everything
 
 
