@@ -84,12 +84,14 @@ def access_request(request: HttpRequest, public_id) -> HttpResponse:
     access = policy.professional_access(actor, patient)
     if access.allowed:
         return redirect("pro_record", public_id=public_id)
+    emergency = policy.emergency_choices_for(actor, patient)
     context = {
         "title": "Accès au dossier",
         "patient": patient,
         "blocked": access.blocked,
         "consent_form": ConsentForm(),
-        "emergency_form": EmergencyForm(),
+        "emergency": emergency,
+        "emergency_form": EmergencyForm(kinds=emergency.kinds) if emergency and emergency.kinds else None,
     }
     return render(request, "dossier/pro/access_request.html", context)
 

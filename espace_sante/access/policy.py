@@ -141,21 +141,99 @@ def care_team_member(professional, patient: Patient):
 
 
 def active_emergency(actor: Actor, patient: Patient):
-    """The emergency access this professional started in this session for this patient, if still running."""
+    """The emergency access this professional started in this session for this patient, if still running.
+    A SAMU access counts only while its professional is a régulateur (`may_open_emergency_kind`)."""
+    from dossier.enums import EmergencyKind
     from dossier.models import EmergencyAccess
 
     if not actor.is_verified_professional or not actor.emergency_ids:
         return None
-    return (
-        EmergencyAccess.objects.filter(
-            public_id__in=actor.emergency_ids,
-            patient=patient,
-            professional=actor.professional,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-started_at")
-        .first()
+    accesses = EmergencyAccess.objects.filter(
+        public_id__in=actor.emergency_ids,
+        patient=patient,
+        professional=actor.professional,
+        expires_at__gt=timezone.now(),
     )
+    kinds = [kind for kind in EmergencyKind.values if may_open_emergency_kind(actor.professional, kind)]
+    return accesses.filter(kind__in=kinds).order_by("-started_at").first()
+
+
+# --- Emergency access (L.1111-17): break-glass and the SAMU's regulation -----------------------------------
+
+
+def may_open_emergency_kind(professional, kind: str) -> bool:
+    """Which kind of emergency access a professional may open, whatever the patient:
+    - « régulation du SAMU »: only a médecin régulateur of the SAMU (centre 15), as recorded on the professional
+      by an operator (`manage.py regulateur_samu`), never self-declared;
+    - « bris de glace »: any professional facing a person unable to express their will.
+    """
+    from dossier.enums import EmergencyKind
+
+    if kind == EmergencyKind.SAMU:
+        return bool(professional.samu_regulator)
+    return kind == EmergencyKind.BREAK_GLASS
+
+
+def _patient_allows_emergency(record, kind: str) -> bool:
+    from dossier.enums import EmergencyKind
+
+    return record.emergency_samu if kind == EmergencyKind.SAMU else record.emergency_break_glass
+
+
+@dataclass(frozen=True)
+class EmergencyChoices:
+    """The patient's emergency choices, shown to a professional before they fill the emergency form, and the
+    kinds this professional may open now (allowed to them and accepted by the patient)."""
+
+    samu: bool
+    break_glass: bool
+    hidden_documents: bool
+    kinds: tuple[str, ...]
+
+
+def emergency_choices_for(actor: Actor, patient: Patient) -> EmergencyChoices | None:
+    """For a verified professional on an open record who is not blocked; None otherwise (nothing to show)."""
+    from dossier.enums import EmergencyKind
+
+    if not actor.is_verified_professional or not _record_open(patient):
+        return None
+    record = getattr(patient, "medical_record", None)
+    member = care_team_member(actor.professional, patient)
+    if record is None or (member is not None and member.blocked_at is not None):
+        return None
+    kinds = tuple(
+        kind
+        for kind in EmergencyKind.values
+        if may_open_emergency_kind(actor.professional, kind) and _patient_allows_emergency(record, kind)
+    )
+    return EmergencyChoices(
+        samu=record.emergency_samu,
+        break_glass=record.emergency_break_glass,
+        hidden_documents=record.emergency_hidden_documents,
+        kinds=kinds,
+    )
+
+
+def emergency_refusal(actor: Actor, patient: Patient, kind: str) -> str | None:
+    """Why this professional may not open an emergency access of `kind` on `patient` (French), or None:
+    - a SAMU access needs a régulateur, whatever the form offered;
+    - the patient must accept that kind (« accès en cas d’urgence » settings) and not have blocked them.
+    """
+    from dossier.enums import EmergencyKind
+
+    if not actor.is_verified_professional:
+        return "Seul un professionnel de santé peut ouvrir un accès en urgence."
+    if kind not in EmergencyKind.values:
+        return "Indiquez la situation de l’accès en urgence."
+    if not may_open_emergency_kind(actor.professional, kind):
+        return (
+            "L’accès « régulation du SAMU » est réservé aux médecins régulateurs du SAMU (centre 15). "
+            "Si le patient ne peut pas exprimer sa volonté, choisissez l’accès en urgence (bris de glace)."
+        )
+    choices = emergency_choices_for(actor, patient)
+    if choices is None or kind not in choices.kinds:
+        return "Ce patient n’autorise pas cet accès en urgence à son dossier."
+    return None
 
 
 @dataclass(frozen=True)
