@@ -75,20 +75,50 @@ def represented_profile_for(actor: Actor, public_id: UUID) -> Patient:
 # --- Administrative documents of a space (receipts): not medical, but personal ------------------------------
 
 
+def _decided_for_ids(representative: Patient) -> set[int]:
+    """People `representative` legally decides for today, whatever the state of their space: an active
+    representation as parent of a person still minor, or as tutor of a protected adult."""
+    from accounts.enums import RepresentationKind
+    from accounts.models import LegalRepresentation
+
+    links = (
+        LegalRepresentation.objects.active()
+        .filter(representative=representative, kind__in=[RepresentationKind.PARENT, RepresentationKind.TUTEUR])
+        .select_related("represented")
+    )
+    return {
+        link.represented_id for link in links if link.kind == RepresentationKind.TUTEUR or link.represented.is_minor
+    }
+
+
+def can_decide_space_for(actor: Actor, patient: Patient) -> bool:
+    """May activate a space, or oppose its creation, for another person from their own account (« Profils
+    rattachés »): a verified patient with an active representation of that person (parent of a minor, tutor of
+    a protected adult). Being the holder of the Vitale card the person is attached to gives no such power: an
+    adult attached to a card decides for themself."""
+    if not actor.is_verified_patient or actor.patient.pk == patient.pk:
+        return False
+    return patient.pk in _decided_for_ids(actor.patient)
+
+
 def attached_children_for(actor: Actor) -> list[Patient]:
-    """The children attached to the actor's own Vitale card, whatever the state of their space."""
+    """The profiles attached to the actor's own Vitale card that the actor decides for
+    (`can_decide_space_for`), whatever the state of their space."""
     if not actor.is_verified_patient:
         return []
     return list(
-        Patient.objects.filter(card_holder=actor.patient, deceased_on__isnull=True)
+        Patient.objects.filter(
+            card_holder=actor.patient, deceased_on__isnull=True, pk__in=_decided_for_ids(actor.patient)
+        )
         .select_related("space")
         .order_by("birth_date", "pk")
     )
 
 
 def attached_child_for(actor: Actor, public_id: UUID) -> Patient:
+    """A profile of `attached_children_for`, to activate or oppose for; 404 for anyone else."""
     for child in attached_children_for(actor):
-        if child.public_id == public_id:
+        if child.public_id == public_id and can_decide_space_for(actor, child):
             return child
     raise Http404
 
@@ -96,16 +126,14 @@ def attached_child_for(actor: Actor, public_id: UUID) -> Patient:
 def can_view_space_receipts(actor: Actor, patient: Patient) -> bool:
     """Receipts (opposition, closure) of a space may be downloaded by:
     - the person, or a representative acting for them;
-    - the holder of the Vitale card the person is attached to (a parent who opposed for a child).
-    Agents get them in the admin, not here.
+    - a representative who decides for them (a parent who opposed for a child, `can_decide_space_for`).
+    Holding the Vitale card the person is attached to is not enough. Agents get them in the admin, not here.
     """
     if not actor.is_verified_patient:
         return False
     if actor.patient.pk == patient.pk:
         return True
-    if patient.card_holder_id == actor.patient.pk:
-        return True
-    return can_act_for(actor, patient)
+    return can_act_for(actor, patient) or can_decide_space_for(actor, patient)
 
 
 def opposition_for(actor: Actor, public_id: UUID):
