@@ -405,6 +405,90 @@ def _emergency_data(actor: Actor, patient: Patient) -> dict:
     return {"emergency": str(emergency.public_id)} if emergency else {}
 
 
+# --- Finding a patient (professionals): NIR (or INS) and birth date, never by browsing ------------------------
+
+
+class LookupPurpose:
+    RECORD = "dossier"  # /pro/patients/: an open record (opened automatically or activated)
+    MESSAGING = "messagerie"  # /pro/messagerie/rechercher/: an active space, which has a mailbox
+
+
+@dataclass(frozen=True)
+class PatientLookup:
+    patient: Patient | None = None
+    retry_after: int = 0  # seconds, when the professional's lookup budget is spent
+
+    @property
+    def throttle_message(self) -> str:
+        minutes = max(1, (self.retry_after + 59) // 60)
+        return (
+            "Trop de recherches de patients sans résultat. Pour protéger les assurés, les recherches sont "
+            f"ralenties : réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+
+
+def _lookup_throttle():
+    from django.conf import settings
+
+    from espace_sante.lib.throttle import Throttle
+
+    return Throttle("patient-lookup", **settings.PATIENT_LOOKUP_THROTTLE)
+
+
+def _findable(patient: Patient, purpose: str) -> bool:
+    if patient.deceased_on is not None:
+        return False
+    if purpose == LookupPurpose.MESSAGING:
+        return can_receive_messages(patient)
+    return _record_open(patient) and getattr(patient, "medical_record", None) is not None
+
+
+def _first_find_today(professional, patient: Patient, window_seconds: int) -> bool:
+    """True the first time in the throttle's window that this professional finds this patient (keyed hash:
+    Redis holds no identifier in clear)."""
+    from django.core.cache import cache
+
+    from espace_sante.crypto.hashing import keyed_hash
+
+    digest = keyed_hash(f"{professional.public_id}:{patient.public_id}", purpose="patient-lookup-found")[:32]
+    return cache.add(f"patient-lookup-found:{digest}", 1, timeout=window_seconds)
+
+
+def patient_lookup(actor: Actor, *, nir: str, birth_date, purpose: str) -> PatientLookup:
+    """A professional looks a patient up by NIR (or INS) and birth date. Traced (in the person's history when
+    a person matched). The NIR gives the year and month of birth, so the lookup is an oracle to protect:
+    - one budget per professional for every lookup (record and messagerie share it): each lookup takes an
+      attempt before the query, and only the first find of a patient in the window gives it back, so failed
+      lookups count and finding the same known patient again refunds nothing; past the free attempts, one
+      lookup per growing delay (settings.PATIENT_LOOKUP_THROTTLE);
+    - a person the search is not for (no open record for the dossier, no active space for the messagerie: a
+      child still « informé », a person who opposed or closed, a deceased person) gets the very answer of a
+      NIR and date that match nobody.
+    """
+    from django.conf import settings
+
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    if not actor.is_verified_professional:
+        return PatientLookup()
+    subject = str(actor.professional.public_id)
+    throttle = _lookup_throttle()
+    wait = throttle.admit(subject)
+    if wait:
+        log.record(Action.PATIENT_SEARCHED, actor=actor, found=False, throttled=True, purpose=purpose)
+        return PatientLookup(retry_after=wait)
+    patient = Patient.objects.select_related("space", "medical_record").filter(nir=nir, birth_date=birth_date).first()
+    found = patient is not None and _findable(patient, purpose)
+    log.record(Action.PATIENT_SEARCHED, actor=actor, patient=patient, found=found, purpose=purpose)
+    if not found:
+        return PatientLookup()
+    window = settings.PATIENT_LOOKUP_THROTTLE.get("window_seconds", 3600)
+    if _first_find_today(actor.professional, patient, window):
+        throttle.refund(subject)
+    return PatientLookup(patient=patient)
+
+
 def patient_for_professional(actor: Actor, public_id: UUID) -> tuple[Patient, ProfessionalAccess]:
     """A patient's record page for a professional: 404 when there is no access (blocked included), traced."""
     from espace_sante.audit import log
@@ -855,19 +939,6 @@ def profile_for_professional(actor: Actor, patient: Patient) -> dict:
         documents_visible_to(actor, patient).filter(category=DocumentCategory.DIRECTIVES).order_by("-care_date")
     )
     return {"entries": list(entries), "directives": list(directives)}
-
-
-def messaging_patient_search(actor: Actor, *, nir: str, birth_date) -> Patient | None:
-    """A professional looks a patient up by NIR (or INS) and birth date, never by browsing. Traced."""
-    from espace_sante.audit import log
-    from espace_sante.audit.actions import Action
-
-    if not actor.is_verified_professional:
-        return None
-    patients = Patient.objects.select_related("space").filter(deceased_on__isnull=True)
-    patient = patients.filter(nir=nir, birth_date=birth_date).first()
-    log.record(Action.PATIENT_SEARCHED, actor=actor, patient=patient, found=patient is not None, purpose="messagerie")
-    return patient
 
 
 # --- agenda ---
