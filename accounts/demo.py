@@ -24,6 +24,7 @@ TOTP_KEYS = {
     "dr.martin": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "pharmacien.leroy": "b1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "kine.bernard": "c1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    "dr.regulateur": "a2b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "agent.cpam": "d1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "agent.franceservices": "e1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
     "agent.superviseur": "f1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
@@ -41,6 +42,7 @@ class Personas:
     dr_martin: Professional
     pharmacien_leroy: Professional
     kine_bernard: Professional
+    dr_regulateur: Professional  # médecin régulateur of the SAMU (centre 15): may open a SAMU emergency access
     agent_cpam: Agent
     agent_france_services: Agent
     agent_superviseur: Agent
@@ -107,6 +109,7 @@ def _professional(
     specialty: str,
     structure: str,
     city: str,
+    samu_regulator: bool = False,
 ) -> Professional:
     existing = Professional.objects.filter(rpps=rpps).first()
     if existing is not None:
@@ -121,7 +124,13 @@ def _professional(
     )
     services.totp_device_add(user=user, key_hex=TOTP_KEYS[username])
     professional = Professional(
-        user=user, rpps=rpps, profession=profession, specialty=specialty, structure_name=structure, structure_city=city
+        user=user,
+        rpps=rpps,
+        profession=profession,
+        specialty=specialty,
+        structure_name=structure,
+        structure_city=city,
+        samu_regulator=samu_regulator,
     )
     professional.full_clean()
     professional.save()
@@ -215,6 +224,17 @@ def seed() -> Personas:
         specialty="",
         structure="Cabinet de kinésithérapie Saint-Cyprien",
         city="Toulouse",
+    )
+    dr_regulateur = _professional(
+        username="dr.regulateur",
+        first_name="Karim",
+        last_name="Haddad",
+        rpps="10006789019",
+        profession=Profession.MEDECIN,
+        specialty="médecin régulateur",
+        structure="SAMU 31 – centre 15, CHU de Toulouse",
+        city="Toulouse",
+        samu_regulator=True,
     )
     camille = _patient(
         nir="285037505612306",
@@ -334,6 +354,7 @@ def seed() -> Personas:
         dr_martin=dr_martin,
         pharmacien_leroy=pharmacien_leroy,
         kine_bernard=kine_bernard,
+        dr_regulateur=dr_regulateur,
         agent_cpam=agent_cpam,
         agent_france_services=agent_france_services,
     )

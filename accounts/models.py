@@ -176,12 +176,25 @@ class Professional(TimestampedModel):
     specialty = models.CharField("spécialité", max_length=100, blank=True)
     structure_name = models.CharField("structure d’exercice", max_length=150, blank=True)
     structure_city = models.CharField("commune d’exercice", max_length=100, blank=True)
+    # L.1111-17 I: the médecin régulateur of the SAMU (centre 15) reads the record of the person a call is
+    # about. Set by an operator (`manage.py regulateur_samu`), never by the professional themself.
+    samu_regulator = models.BooleanField(
+        "médecin régulateur du SAMU (centre 15)",
+        default=False,
+        help_text="Seul un médecin régulateur ouvre un accès « régulation du SAMU ».",
+    )
 
     class Meta:
         verbose_name = "professionnel de santé"
         verbose_name_plural = "professionnels de santé"
         constraints = [
-            models.CheckConstraint(condition=Q(profession__in=Profession.values), name="professional_profession_known")
+            models.CheckConstraint(
+                condition=Q(profession__in=Profession.values), name="professional_profession_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(samu_regulator=False) | Q(profession=Profession.MEDECIN),
+                name="professional_samu_regulator_is_a_doctor",
+            ),
         ]
 
     def __str__(self) -> str:

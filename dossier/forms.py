@@ -113,6 +113,9 @@ class PatientSearchForm(DsfrBaseForm):
 
 
 class EmergencyForm(DsfrBaseForm):
+    """`kinds`: the situations offered (those `policy.emergency_choices_for` opens to this professional); a
+    submitted form accepts every known kind so that the policy, not the form, gives the reason of a refusal."""
+
     kind = forms.ChoiceField(label="Situation", choices=EmergencyKind.choices, widget=forms.RadioSelect)
     reason = forms.CharField(
         label="Motif de l’accès en urgence",
@@ -121,6 +124,13 @@ class EmergencyForm(DsfrBaseForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Il sera communiqué au patient et à son médecin traitant.",
     )
+
+    def __init__(self, *args, kinds: tuple[str, ...] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            self.fields["kind"].choices = [(value, label) for value, label in EmergencyKind.choices if value in kinds]
+            if len(kinds) == 1:
+                self.fields["kind"].initial = kinds[0]
 
 
 class ConsentForm(DsfrBaseForm):

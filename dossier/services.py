@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Patient, Professional
-from dossier.enums import AuthorKind, CareKind, CareTeamRole, EmergencyKind
+from dossier.enums import AuthorKind, CareKind, CareTeamRole
 from dossier.files import CheckedFile
 from dossier.models import (
     EMERGENCY_DURATION,
@@ -335,16 +335,22 @@ def administrator_set(*, member: CareTeamMember, value: bool, by: Actor) -> None
         )
 
 
-@transaction.atomic
 def emergency_start(*, patient: Patient, by: Actor, kind: str, reason: str) -> EmergencyAccess:
-    """Open an emergency access if the patient allowed that kind and did not block this professional."""
-    professional = by.professional
-    record_ = MedicalRecord.objects.get(patient=patient)
-    allowed = record_.emergency_samu if kind == EmergencyKind.SAMU else record_.emergency_break_glass
-    member = CareTeamMember.objects.filter(patient=patient, professional=professional).first()
-    if not allowed or (member is not None and member.blocked_at is not None):
+    """Open an emergency access when the policy allows it (`policy.emergency_refusal`): a SAMU access for a
+    régulateur only, a kind the patient accepts, a professional the patient did not block. A refusal is
+    traced in the patient's history (outside the transaction the refusal would roll back)."""
+    from espace_sante.access import policy
+
+    refusal = policy.emergency_refusal(by, patient, kind)
+    if refusal is not None:
         record(Action.ACCESS_DENIED, actor=by, patient=patient, what="emergency", kind=kind)
-        raise NotAllowed("Ce patient n’autorise pas cet accès en urgence à son dossier.")
+        raise NotAllowed(refusal)
+    return _emergency_open(patient=patient, by=by, kind=kind, reason=reason)
+
+
+@transaction.atomic
+def _emergency_open(*, patient: Patient, by: Actor, kind: str, reason: str) -> EmergencyAccess:
+    professional = by.professional
     now = timezone.now()
     access = EmergencyAccess.objects.create(
         patient=patient,

@@ -35,11 +35,16 @@ def _searched_patient(request: HttpRequest, public_id) -> Patient:
 def patient_search(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.POST or None)
     if form.is_valid():
-        patient = Patient.objects.filter(
-            nir=form.cleaned_data["nir"], birth_date=form.cleaned_data["birth_date"], deceased_on__isnull=True
-        ).first()
-        record(Action.PATIENT_SEARCHED, actor=request.actor, patient=patient, found=patient is not None)
-        if patient is None or not hasattr(patient, "medical_record"):
+        lookup = policy.patient_lookup(
+            request.actor,
+            nir=form.cleaned_data["nir"],
+            birth_date=form.cleaned_data["birth_date"],
+            purpose=policy.LookupPurpose.RECORD,
+        )
+        patient = lookup.patient
+        if lookup.retry_after:
+            form.add_error(None, lookup.throttle_message)
+        elif patient is None:
             form.add_error(None, "Aucun dossier médical ne correspond à ce numéro et à cette date de naissance.")
         else:
             searched = [*request.session.get(SESSION_SEARCHED, [])[-49:], str(patient.public_id)]
@@ -84,12 +89,14 @@ def access_request(request: HttpRequest, public_id) -> HttpResponse:
     access = policy.professional_access(actor, patient)
     if access.allowed:
         return redirect("pro_record", public_id=public_id)
+    emergency = policy.emergency_choices_for(actor, patient)
     context = {
         "title": "Accès au dossier",
         "patient": patient,
         "blocked": access.blocked,
         "consent_form": ConsentForm(),
-        "emergency_form": EmergencyForm(),
+        "emergency": emergency,
+        "emergency_form": EmergencyForm(kinds=emergency.kinds) if emergency and emergency.kinds else None,
     }
     return render(request, "dossier/pro/access_request.html", context)
 

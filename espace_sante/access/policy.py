@@ -96,20 +96,50 @@ def represented_profile_for(actor: Actor, public_id: UUID) -> Patient:
 # --- Administrative documents of a space (receipts): not medical, but personal ------------------------------
 
 
+def _decided_for_ids(representative: Patient) -> set[int]:
+    """People `representative` legally decides for today, whatever the state of their space: an active
+    representation as parent of a person still minor, or as tutor of a protected adult."""
+    from accounts.enums import RepresentationKind
+    from accounts.models import LegalRepresentation
+
+    links = (
+        LegalRepresentation.objects.active()
+        .filter(representative=representative, kind__in=[RepresentationKind.PARENT, RepresentationKind.TUTEUR])
+        .select_related("represented")
+    )
+    return {
+        link.represented_id for link in links if link.kind == RepresentationKind.TUTEUR or link.represented.is_minor
+    }
+
+
+def can_decide_space_for(actor: Actor, patient: Patient) -> bool:
+    """May activate a space, or oppose its creation, for another person from their own account (« Profils
+    rattachés »): a verified patient with an active representation of that person (parent of a minor, tutor of
+    a protected adult). Being the holder of the Vitale card the person is attached to gives no such power: an
+    adult attached to a card decides for themself."""
+    if not actor.is_verified_patient or actor.patient.pk == patient.pk:
+        return False
+    return patient.pk in _decided_for_ids(actor.patient)
+
+
 def attached_children_for(actor: Actor) -> list[Patient]:
-    """The children attached to the actor's own Vitale card, whatever the state of their space."""
+    """The profiles attached to the actor's own Vitale card that the actor decides for
+    (`can_decide_space_for`), whatever the state of their space."""
     if not actor.is_verified_patient:
         return []
     return list(
-        Patient.objects.filter(card_holder=actor.patient, deceased_on__isnull=True)
+        Patient.objects.filter(
+            card_holder=actor.patient, deceased_on__isnull=True, pk__in=_decided_for_ids(actor.patient)
+        )
         .select_related("space")
         .order_by("birth_date", "pk")
     )
 
 
 def attached_child_for(actor: Actor, public_id: UUID) -> Patient:
+    """A profile of `attached_children_for`, to activate or oppose for; 404 for anyone else."""
     for child in attached_children_for(actor):
-        if child.public_id == public_id:
+        if child.public_id == public_id and can_decide_space_for(actor, child):
             return child
     raise Http404
 
@@ -117,16 +147,14 @@ def attached_child_for(actor: Actor, public_id: UUID) -> Patient:
 def can_view_space_receipts(actor: Actor, patient: Patient) -> bool:
     """Receipts (opposition, closure) of a space may be downloaded by:
     - the person, or a representative acting for them;
-    - the holder of the Vitale card the person is attached to (a parent who opposed for a child).
-    Agents get them in the admin, not here.
+    - a representative who decides for them (a parent who opposed for a child, `can_decide_space_for`).
+    Holding the Vitale card the person is attached to is not enough. Agents get them in the admin, not here.
     """
     if not actor.is_verified_patient:
         return False
     if actor.patient.pk == patient.pk:
         return True
-    if patient.card_holder_id == actor.patient.pk:
-        return True
-    return can_act_for(actor, patient)
+    return can_act_for(actor, patient) or can_decide_space_for(actor, patient)
 
 
 def opposition_for(actor: Actor, public_id: UUID):
@@ -162,21 +190,99 @@ def care_team_member(professional, patient: Patient):
 
 
 def active_emergency(actor: Actor, patient: Patient):
-    """The emergency access this professional started in this session for this patient, if still running."""
+    """The emergency access this professional started in this session for this patient, if still running.
+    A SAMU access counts only while its professional is a régulateur (`may_open_emergency_kind`)."""
+    from dossier.enums import EmergencyKind
     from dossier.models import EmergencyAccess
 
     if not actor.is_verified_professional or not actor.emergency_ids:
         return None
-    return (
-        EmergencyAccess.objects.filter(
-            public_id__in=actor.emergency_ids,
-            patient=patient,
-            professional=actor.professional,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-started_at")
-        .first()
+    accesses = EmergencyAccess.objects.filter(
+        public_id__in=actor.emergency_ids,
+        patient=patient,
+        professional=actor.professional,
+        expires_at__gt=timezone.now(),
     )
+    kinds = [kind for kind in EmergencyKind.values if may_open_emergency_kind(actor.professional, kind)]
+    return accesses.filter(kind__in=kinds).order_by("-started_at").first()
+
+
+# --- Emergency access (L.1111-17): break-glass and the SAMU's regulation -----------------------------------
+
+
+def may_open_emergency_kind(professional, kind: str) -> bool:
+    """Which kind of emergency access a professional may open, whatever the patient:
+    - « régulation du SAMU »: only a médecin régulateur of the SAMU (centre 15), as recorded on the professional
+      by an operator (`manage.py regulateur_samu`), never self-declared;
+    - « bris de glace »: any professional facing a person unable to express their will.
+    """
+    from dossier.enums import EmergencyKind
+
+    if kind == EmergencyKind.SAMU:
+        return bool(professional.samu_regulator)
+    return kind == EmergencyKind.BREAK_GLASS
+
+
+def _patient_allows_emergency(record, kind: str) -> bool:
+    from dossier.enums import EmergencyKind
+
+    return record.emergency_samu if kind == EmergencyKind.SAMU else record.emergency_break_glass
+
+
+@dataclass(frozen=True)
+class EmergencyChoices:
+    """The patient's emergency choices, shown to a professional before they fill the emergency form, and the
+    kinds this professional may open now (allowed to them and accepted by the patient)."""
+
+    samu: bool
+    break_glass: bool
+    hidden_documents: bool
+    kinds: tuple[str, ...]
+
+
+def emergency_choices_for(actor: Actor, patient: Patient) -> EmergencyChoices | None:
+    """For a verified professional on an open record who is not blocked; None otherwise (nothing to show)."""
+    from dossier.enums import EmergencyKind
+
+    if not actor.is_verified_professional or not _record_open(patient):
+        return None
+    record = getattr(patient, "medical_record", None)
+    member = care_team_member(actor.professional, patient)
+    if record is None or (member is not None and member.blocked_at is not None):
+        return None
+    kinds = tuple(
+        kind
+        for kind in EmergencyKind.values
+        if may_open_emergency_kind(actor.professional, kind) and _patient_allows_emergency(record, kind)
+    )
+    return EmergencyChoices(
+        samu=record.emergency_samu,
+        break_glass=record.emergency_break_glass,
+        hidden_documents=record.emergency_hidden_documents,
+        kinds=kinds,
+    )
+
+
+def emergency_refusal(actor: Actor, patient: Patient, kind: str) -> str | None:
+    """Why this professional may not open an emergency access of `kind` on `patient` (French), or None:
+    - a SAMU access needs a régulateur, whatever the form offered;
+    - the patient must accept that kind (« accès en cas d’urgence » settings) and not have blocked them.
+    """
+    from dossier.enums import EmergencyKind
+
+    if not actor.is_verified_professional:
+        return "Seul un professionnel de santé peut ouvrir un accès en urgence."
+    if kind not in EmergencyKind.values:
+        return "Indiquez la situation de l’accès en urgence."
+    if not may_open_emergency_kind(actor.professional, kind):
+        return (
+            "L’accès « régulation du SAMU » est réservé aux médecins régulateurs du SAMU (centre 15). "
+            "Si le patient ne peut pas exprimer sa volonté, choisissez l’accès en urgence (bris de glace)."
+        )
+    choices = emergency_choices_for(actor, patient)
+    if choices is None or kind not in choices.kinds:
+        return "Ce patient n’autorise pas cet accès en urgence à son dossier."
+    return None
 
 
 @dataclass(frozen=True)
@@ -318,6 +424,90 @@ def can_delete_document(actor: Actor, document) -> bool:
 def _emergency_data(actor: Actor, patient: Patient) -> dict:
     emergency = active_emergency(actor, patient) if actor.is_verified_professional else None
     return {"emergency": str(emergency.public_id)} if emergency else {}
+
+
+# --- Finding a patient (professionals): NIR (or INS) and birth date, never by browsing ------------------------
+
+
+class LookupPurpose:
+    RECORD = "dossier"  # /pro/patients/: an open record (opened automatically or activated)
+    MESSAGING = "messagerie"  # /pro/messagerie/rechercher/: an active space, which has a mailbox
+
+
+@dataclass(frozen=True)
+class PatientLookup:
+    patient: Patient | None = None
+    retry_after: int = 0  # seconds, when the professional's lookup budget is spent
+
+    @property
+    def throttle_message(self) -> str:
+        minutes = max(1, (self.retry_after + 59) // 60)
+        return (
+            "Trop de recherches de patients sans résultat. Pour protéger les assurés, les recherches sont "
+            f"ralenties : réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+
+
+def _lookup_throttle():
+    from django.conf import settings
+
+    from espace_sante.lib.throttle import Throttle
+
+    return Throttle("patient-lookup", **settings.PATIENT_LOOKUP_THROTTLE)
+
+
+def _findable(patient: Patient, purpose: str) -> bool:
+    if patient.deceased_on is not None:
+        return False
+    if purpose == LookupPurpose.MESSAGING:
+        return can_receive_messages(patient)
+    return _record_open(patient) and getattr(patient, "medical_record", None) is not None
+
+
+def _first_find_today(professional, patient: Patient, window_seconds: int) -> bool:
+    """True the first time in the throttle's window that this professional finds this patient (keyed hash:
+    Redis holds no identifier in clear)."""
+    from django.core.cache import cache
+
+    from espace_sante.crypto.hashing import keyed_hash
+
+    digest = keyed_hash(f"{professional.public_id}:{patient.public_id}", purpose="patient-lookup-found")[:32]
+    return cache.add(f"patient-lookup-found:{digest}", 1, timeout=window_seconds)
+
+
+def patient_lookup(actor: Actor, *, nir: str, birth_date, purpose: str) -> PatientLookup:
+    """A professional looks a patient up by NIR (or INS) and birth date. Traced (in the person's history when
+    a person matched). The NIR gives the year and month of birth, so the lookup is an oracle to protect:
+    - one budget per professional for every lookup (record and messagerie share it): each lookup takes an
+      attempt before the query, and only the first find of a patient in the window gives it back, so failed
+      lookups count and finding the same known patient again refunds nothing; past the free attempts, one
+      lookup per growing delay (settings.PATIENT_LOOKUP_THROTTLE);
+    - a person the search is not for (no open record for the dossier, no active space for the messagerie: a
+      child still « informé », a person who opposed or closed, a deceased person) gets the very answer of a
+      NIR and date that match nobody.
+    """
+    from django.conf import settings
+
+    from espace_sante.audit import log
+    from espace_sante.audit.actions import Action
+
+    if not actor.is_verified_professional:
+        return PatientLookup()
+    subject = str(actor.professional.public_id)
+    throttle = _lookup_throttle()
+    wait = throttle.admit(subject)
+    if wait:
+        log.record(Action.PATIENT_SEARCHED, actor=actor, found=False, throttled=True, purpose=purpose)
+        return PatientLookup(retry_after=wait)
+    patient = Patient.objects.select_related("space", "medical_record").filter(nir=nir, birth_date=birth_date).first()
+    found = patient is not None and _findable(patient, purpose)
+    log.record(Action.PATIENT_SEARCHED, actor=actor, patient=patient, found=found, purpose=purpose)
+    if not found:
+        return PatientLookup()
+    window = settings.PATIENT_LOOKUP_THROTTLE.get("window_seconds", 3600)
+    if _first_find_today(actor.professional, patient, window):
+        throttle.refund(subject)
+    return PatientLookup(patient=patient)
 
 
 def patient_for_professional(actor: Actor, public_id: UUID) -> tuple[Patient, ProfessionalAccess]:
@@ -866,19 +1056,6 @@ def profile_for_professional(actor: Actor, patient: Patient) -> dict:
         documents_visible_to(actor, patient).filter(category=DocumentCategory.DIRECTIVES).order_by("-care_date")
     )
     return {"entries": list(entries), "directives": list(directives)}
-
-
-def messaging_patient_search(actor: Actor, *, nir: str, birth_date) -> Patient | None:
-    """A professional looks a patient up by NIR (or INS) and birth date, never by browsing. Traced."""
-    from espace_sante.audit import log
-    from espace_sante.audit.actions import Action
-
-    if not actor.is_verified_professional:
-        return None
-    patients = Patient.objects.select_related("space").filter(deceased_on__isnull=True)
-    patient = patients.filter(nir=nir, birth_date=birth_date).first()
-    log.record(Action.PATIENT_SEARCHED, actor=actor, patient=patient, found=patient is not None, purpose="messagerie")
-    return patient
 
 
 # --- agenda ---

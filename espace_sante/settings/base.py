@@ -142,6 +142,15 @@ OTP_EMAIL_CODE_VALIDITY = timedelta(minutes=10)
 OTP_TOTP_ISSUER = "Mon espace santé"
 OTP_THROTTLE_FACTOR = 1  # 1, 2, 4, 8 … seconds between wrong second-factor codes
 LOGIN_THROTTLE = {"free_attempts": 5, "base_delay_seconds": 30, "max_delay_seconds": 3600, "window_seconds": 3600}
+# A professional's lookups of patients by NIR and birth date (/pro/patients/ and the messagerie's search share
+# it): the NIR gives year and month, so a date of birth is at most 31 tries away. 10 lookups without a new
+# find a day, then one after 1 min, 2 min, … up to 6 h (policy.patient_lookup).
+PATIENT_LOOKUP_THROTTLE = {
+    "free_attempts": 10,
+    "base_delay_seconds": 60,
+    "max_delay_seconds": 6 * 3600,
+    "window_seconds": 24 * 3600,
+}
 
 # --- Sessions and cookies ---------------------------------------------------------------------------
 # Sessions are read from Redis and written through to PostgreSQL, so a Redis outage logs nobody out.

@@ -38,10 +38,16 @@ def index(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.POST or None)
     if form.is_valid():
-        patient = policy.messaging_patient_search(
-            request.actor, nir=form.cleaned_data["nir"], birth_date=form.cleaned_data["birth_date"]
+        lookup = policy.patient_lookup(
+            request.actor,
+            nir=form.cleaned_data["nir"],
+            birth_date=form.cleaned_data["birth_date"],
+            purpose=policy.LookupPurpose.MESSAGING,
         )
-        if patient is None:
+        patient = lookup.patient
+        if lookup.retry_after:
+            form.add_error(None, lookup.throttle_message)
+        elif patient is None:
             form.add_error(None, "Aucun patient ne correspond à ce numéro et à cette date de naissance.")
         else:
             searched = [*request.session.get(SESSION_SEARCHED, [])[-49:], str(patient.public_id)]

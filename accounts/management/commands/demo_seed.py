@@ -25,11 +25,12 @@ class Command(BaseCommand):
             ("Médecin généraliste (médecin traitant)", "dr.martin", "application TOTP, /pro/connexion/"),
             ("Pharmacien", "pharmacien.leroy", "application TOTP, /pro/connexion/"),
             ("Masseur-kinésithérapeute", "kine.bernard", "application TOTP, /pro/connexion/"),
+            ("Médecin régulateur du SAMU (centre 15)", "dr.regulateur", "application TOTP, /pro/connexion/"),
             ("Conseillère CPAM", "agent.cpam", "application TOTP, /admin/"),
             ("Conseiller France services", "agent.franceservices", "application TOTP, /admin/"),
             ("Superviseure CPAM", "agent.superviseur", "application TOTP, /admin/"),
         ]
-        self.stdout.write(f"Demo personas ready ({personas.camille.display_name} and 10 others).")
+        self.stdout.write(f"Demo personas ready ({personas.camille.display_name} and 12 others).")
         self.stdout.write(f"Password for every account: {DEMO_PASSWORD}")
         for label, username, factor in rows:
             secret = ""
