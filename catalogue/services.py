@@ -196,6 +196,16 @@ def connection_disconnect(
 
 
 @transaction.atomic
+def connections_end_for_space_end(*, patient: Patient, by: Actor | None) -> int:
+    """End every live connection of a profile whose space ends (closure, death, deletion): tokens revoked at
+    once; reopening the space does not reconnect the services (the patient consents again)."""
+    live = list(Connection.objects.live().filter(patient=patient))
+    for connection in live:
+        connection_disconnect(connection=connection, by=by, reason=DisconnectReason.SPACE_CLOSED)
+    return len(live)
+
+
+@transaction.atomic
 def connections_pause_after_majority(*, today: datetime.date | None = None) -> int:
     """Connections made for a minor who is now an adult wait for the young adult's confirmation."""
     paused = 0

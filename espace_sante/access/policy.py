@@ -344,16 +344,21 @@ def record_settings_for(actor: Actor, patient: Patient):
 
 
 def share_link_for_token(token: str):
-    """A share link opened by anyone holding it: usable links only; refused openings are traced."""
+    """A share link opened by anyone holding it: usable links only; refused openings are traced.
+    404 when the patient's space is no longer active (closed, deleted, death): closure revokes the links, and
+    this check holds even for a link that escaped the revocation."""
     from dossier.models import ShareLink
     from espace_sante.crypto.hashing import keyed_hash
 
     link = (
-        ShareLink.objects.select_related("document__patient")
+        ShareLink.objects.select_related("document__patient__space")
         .filter(token_hash=keyed_hash(token, purpose="share-link"))
         .first()
     )
     if link is None:
+        raise Http404
+    patient = link.document.patient
+    if patient.deceased_on is not None or not has_active_space(patient):
         raise Http404
     return link
 
