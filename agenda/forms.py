@@ -7,9 +7,8 @@ from dsfr.forms import DsfrBaseForm
 
 from agenda.enums import FeedDetail, PreventionState
 from agenda.models import NOTE_MAX_LENGTH
-from agenda.times import next_day_start, paris_datetime, start_of_day
+from agenda.times import YEARS_AROUND, next_day_start, paris_datetime, start_of_day
 
-YEARS_AROUND = 10  # entries are accepted ten years back (history) and ten years ahead
 NOTE_ERRORS = {
     "max_length": "La note ne doit pas dépasser %(limit_value)s caractères (elle en compte %(show_value)s)."
 }

@@ -179,6 +179,25 @@ def feed_revoke(*, by: Actor) -> None:
         record(Action.AGENDA_FEED_REVOKED, actor=by, patient=owner, target_label="lien d’abonnement")
 
 
+@transaction.atomic
+def feed_revoke_for_space_end(*, patient: Patient, by: Actor | None, reason: str) -> bool:
+    """Revoke the private feed of a profile whose space ends (closure, death, deletion)."""
+    updated = (
+        AgendaSettings.objects.filter(patient=patient)
+        .exclude(feed_token_hash="")
+        .update(feed_token_hash="", feed_created_at=None, feed_last_read_at=None, updated_at=timezone.now())
+    )
+    if updated:
+        record(
+            Action.AGENDA_FEED_REVOKED,
+            actor=by,
+            patient=patient,
+            target_label="lien d’abonnement",
+            reason=reason,
+        )
+    return bool(updated)
+
+
 def feed_read_trace(settings_: AgendaSettings) -> None:
     """Note that a calendar application read the feed: the date is shown to the patient, and the access
     history gets one line a day at most (applications poll every few minutes)."""

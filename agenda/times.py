@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 
 from agenda.models import PARIS
 
+YEARS_AROUND = 10  # the agenda holds entries ten years back (history) and ten years ahead, and shows no further
+
 
 def paris_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
     """The aware datetime of `day` at `at`, Paris time.

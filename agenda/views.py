@@ -60,7 +60,12 @@ def entry_list(request: HttpRequest) -> HttpResponse:
 @patient_required
 @require_GET
 def month(request: HttpRequest) -> HttpResponse:
-    first = queries.parse_month(request.GET.get("mois"))
+    notice, status = None, 200
+    try:
+        first = queries.parse_month(request.GET.get("mois"))
+    except queries.OutOfWindow as error:
+        notice, status = str(error), 400
+        first = timezone.localdate().replace(day=1)
     visible = policy.agenda_entries_visible_to(request.actor)
     weeks = queries.month_grid(first, visible.between)
     context = _context(
@@ -68,26 +73,35 @@ def month(request: HttpRequest) -> HttpResponse:
         f"Agenda de {queries.month_label(first)}",
         weeks=weeks,
         month_label=queries.month_label(first),
-        previous=queries.shift_month(first, -1),
-        next=queries.shift_month(first, 1),
+        previous=queries.in_window(queries.shift_month(first, -1)),
+        next=queries.in_window(queries.shift_month(first, 1)),
         weekdays=queries.WEEKDAYS,
+        notice=notice,
     )
-    return render(request, "agenda/month.html", context)
+    return render(request, "agenda/month.html", context, status=status)
 
 
 @patient_required
 @require_GET
 def week(request: HttpRequest) -> HttpResponse:
-    day = queries.parse_day(request.GET.get("semaine"))
+    notice, status = None, 200
+    try:
+        day = queries.parse_day(request.GET.get("semaine"))
+    except queries.OutOfWindow as error:
+        notice, status = str(error), 400
+        day = timezone.localdate()
     days = queries.week_days(day, policy.agenda_entries_visible_to(request.actor).between)
     context = _context(
         request,
         f"Semaine du {days[0].date:%d/%m/%Y}",
         days=days,
-        previous=days[0].date - datetime.timedelta(days=7),
-        next=days[0].date + datetime.timedelta(days=7),
+        previous=days[0].date - datetime.timedelta(days=7)
+        if queries.in_window(days[0].date - datetime.timedelta(days=1))
+        else None,
+        next=queries.in_window(days[-1].date + datetime.timedelta(days=1)),
+        notice=notice,
     )
-    return render(request, "agenda/week.html", context)
+    return render(request, "agenda/week.html", context, status=status)
 
 
 # --- Entries ------------------------------------------------------------------------------------------------

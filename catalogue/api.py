@@ -265,6 +265,8 @@ def document_references(request: HttpRequest, call: ApiCall) -> HttpResponse:
             document = services.service_document_add(connection=call.connection, by=call.actor, **parsed)
         except ValidationError as error:
             raise fhir.FhirInputError(" ".join(error.messages)) from error
+        except services.NotAllowed as error:
+            raise fhir.FhirInputError(str(error)) from error
         response = _json(fhir.to_document_reference(document, _base(request)), status=201)
         response["Location"] = f"{_base(request)}DocumentReference/{document.public_id}"
         return response

@@ -64,3 +64,4 @@ class ReportReason(models.TextChoices):
 class DisconnectReason(models.TextChoices):
     PATIENT = "patient", "déconnecté par vous"
     DEREFERENCED = "dereferenced", "service déréférencé"
+    SPACE_CLOSED = "space_closed", "profil clôturé"

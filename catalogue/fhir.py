@@ -159,11 +159,34 @@ def subject_reference(data: dict, key: str = "subject") -> str | None:
     return subject["reference"]
 
 
+# Accepted dates: a measure between 1900 and now (five minutes of clock skew allowed); an appointment within
+# ten years either way, the window of the agenda itself (agenda.forms.YEARS_AROUND).
+MEASURE_EARLIEST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+APPOINTMENT_YEARS_AROUND = 10
+
+
 def _datetime(value, field: str) -> datetime.datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible: 30 February, an offset of 99 hours
+        parsed = None
     if parsed is None or timezone.is_naive(parsed):
         raise FhirInputError(f"« {field} » doit être une date et heure avec fuseau horaire (ISO 8601).")
     return parsed
+
+
+def _within(value: datetime.datetime, field: str, earliest: datetime.datetime, latest: datetime.datetime) -> None:
+    if not earliest <= value <= latest:
+        raise FhirInputError(
+            f"« {field} » doit être compris entre le {earliest:%d/%m/%Y} et le {latest:%d/%m/%Y} (heure UTC)."
+        )
+
+
+def appointment_window(now: datetime.datetime | None = None) -> tuple[datetime.datetime, datetime.datetime]:
+    now = timezone.localtime(now or timezone.now(), datetime.UTC)
+    years = datetime.timedelta(days=365 * APPOINTMENT_YEARS_AROUND + APPOINTMENT_YEARS_AROUND // 4)
+    return now - years, now + years
 
 
 def parse_observation(data: dict) -> MeasureInput:
@@ -188,8 +211,10 @@ def parse_observation(data: dict) -> MeasureInput:
     if not value.is_finite() or not low <= value <= high:
         raise FhirInputError("La valeur de la mesure n’est pas plausible.")
     effective = _datetime(data.get("effectiveDateTime"), "effectiveDateTime")
-    if effective > timezone.now() + datetime.timedelta(minutes=5):
+    if effective > timezone.now() + CLOCK_SKEW:
         raise FhirInputError("La date de la mesure ne peut pas être dans le futur.")
+    if effective < MEASURE_EARLIEST:
+        raise FhirInputError("La date de la mesure ne peut pas être antérieure au 01/01/1900.")
     return MeasureInput(code=coding["code"], value=value.quantize(Decimal("0.01")), unit=unit, effective_at=effective)
 
 
@@ -201,6 +226,9 @@ def parse_appointment(data: dict) -> dict:
         raise FhirInputError("« description » est obligatoire (300 caractères au plus).")
     starts_at = _datetime(data.get("start"), "start")
     ends_at = _datetime(data.get("end"), "end")
+    earliest, latest = appointment_window()
+    _within(starts_at, "start", earliest, latest)
+    _within(ends_at, "end", earliest, latest)
     if ends_at <= starts_at:
         raise FhirInputError("« end » doit être postérieur à « start ».")
     participants = data.get("participant")

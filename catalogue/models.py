@@ -4,6 +4,7 @@
 until the profil and agenda apps offer write services for them (see catalogue/exchange.py).
 """
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -21,6 +22,11 @@ from catalogue.enums import (
     ServiceStatus,
 )
 from espace_sante.crypto.fields import EncryptedTextField
+
+# Reads of exchanged data leave out rows dated outside these bounds: a row stored before the API checked its
+# dates (year 1, year 9999) would otherwise break every read of the patient (Python cannot hold year 0).
+STORED_EARLIEST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+STORED_LATEST = datetime.datetime(2200, 1, 1, tzinfo=datetime.UTC)
 
 
 class ServiceQuerySet(models.QuerySet):
@@ -289,3 +295,28 @@ class ServiceAppointment(models.Model):
 
     def __str__(self) -> str:
         return "rendez-vous transmis par un service"
+
+
+class AuthorizationCodeUse(models.Model):
+    """An authorization code already exchanged for tokens, kept as its SHA-256 only, with the refresh-token
+    family it started: a second exchange of the same code (RFC 6749 §4.1.2) revokes that whole family."""
+
+    code_checksum = models.CharField("empreinte du code", max_length=64, unique=True)
+    client_id = models.CharField("identifiant du client OAuth", max_length=100)
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        on_delete=models.CASCADE,  # the trace of a code means nothing without its connection
+        related_name="+",
+        verbose_name="connexion",
+    )
+    token_family = models.UUIDField("famille de jetons", null=True)
+    used_at = models.DateTimeField("utilisé le", default=timezone.now)
+    replayed_at = models.DateTimeField("rejoué le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "code d’autorisation utilisé"
+        verbose_name_plural = "codes d’autorisation utilisés"
+
+    def __str__(self) -> str:
+        return "code d’autorisation utilisé"

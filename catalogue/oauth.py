@@ -9,14 +9,17 @@ token derived from it carries: the API finds the patient through it.
 from urllib.parse import urlparse
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views.mixins import OAuthLibMixin
-from oauthlib.oauth2.rfc6749.errors import InvalidScopeError
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 
 from catalogue import services
 from catalogue.enums import Scope
@@ -26,6 +29,7 @@ from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required
 
 CONNECTION_PREFIX = "connection:"
+Grant = get_grant_model()
 
 
 class CatalogueOAuth2Validator(OAuth2Validator):
@@ -43,6 +47,34 @@ class CatalogueOAuth2Validator(OAuth2Validator):
         if tags:
             return expected is not None and tags == [f"{CONNECTION_PREFIX}{expected}"]
         return True
+
+    # RFC 6749 §4.1.2: a code is used once; when it is presented again, every token issued from it is revoked.
+    # django-oauth-toolkit deletes the grant once exchanged, so the used code is remembered (as a checksum)
+    # together with the refresh-token family it started.
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        services.authorization_code_replay(code=code, client_id=client_id or getattr(client, "client_id", ""))
+        return False
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        request.catalogue_token_family = refresh_token.token_family
+        return refresh_token
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        family = getattr(request, "catalogue_token_family", None)
+        client_id = client_id or request.client.client_id
+        deleted, _ = Grant.objects.filter(code=code, application=request.client).delete()
+        recorded = deleted and services.authorization_code_use_record(
+            code=code, client_id=client_id, scopes=request.scopes, token_family=family
+        )
+        if not recorded:  # two exchanges of one code at once: the second one finds the grant gone
+            services.authorization_code_replay(code=code, client_id=client_id, extra_token_family=family)
+            raise errors.InvalidGrantError(request=request)
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         service = Service.objects.filter(oauth_client_id=getattr(request.client, "client_id", None)).first()
@@ -76,6 +108,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
     oauth = _OAuth()
     try:
         requested, credentials = oauth.validate_authorization_request(request)
+        _require_s256(credentials)
     except OAuthToolkitError as error:
         application = _application_or_none(request, error)
         _refusal_for(request, error)
@@ -96,20 +129,22 @@ def authorize(request: HttpRequest) -> HttpResponse:
             return _error(request, oauth, error, application)
         if form.is_valid():
             try:
-                connection = services.connection_save(
-                    service=service, patient=patient, purposes=form.accepted(), by=request.actor
-                )
-            except services.NotAllowed as error:
-                messages.error(request, str(error))
-            else:
-                scopes = sorted(connection.granted_scopes()) + [connection.scope_tag]
-                credentials["catalogue_connection"] = str(connection.public_id)
-                try:
+                # The consent and the code are one write: if the code cannot be issued, the consent is not
+                # changed either (the request was validated whole above; this covers what oauthlib checks late).
+                with transaction.atomic():
+                    connection = services.connection_save(
+                        service=service, patient=patient, purposes=form.accepted(), by=request.actor
+                    )
+                    scopes = sorted(connection.granted_scopes()) + [connection.scope_tag]
+                    credentials["catalogue_connection"] = str(connection.public_id)
                     uri, _headers, _body, _status = oauth.create_authorization_response(
                         request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
                     )
-                except OAuthToolkitError as error:
-                    return _error(request, oauth, error, application)
+            except services.NotAllowed as error:
+                messages.error(request, str(error))
+            except OAuthToolkitError as error:
+                return _error(request, oauth, error, application)
+            else:
                 return _redirect(uri, application)
     response = render(
         request,
@@ -127,6 +162,20 @@ def authorize(request: HttpRequest) -> HttpResponse:
     target = urlparse(credentials["redirect_uri"])
     response._csp_update = {"form-action": [f"{target.scheme}://{target.netloc}"]}
     return response
+
+
+def _require_s256(credentials: dict) -> None:
+    """PKCE with S256 only (RFC 9700 §2.1.1): a "plain" challenge, or none given (which means "plain",
+    RFC 7636 §4.3), is refused before the consent page is shown or anything is saved. django-oauth-toolkit
+    refuses it too, but only when the code is created, after the consent was written."""
+    if credentials.get("code_challenge_method") != "S256":
+        raise OAuthToolkitError(
+            error=InvalidRequestError(
+                description='Unsupported "plain" code_challenge_method; use "S256".',
+                state=credentials.get("state"),
+            ),
+            redirect_uri=credentials.get("redirect_uri"),
+        )
 
 
 def _initial(existing, purposes, requested) -> dict:

@@ -1,6 +1,7 @@
 """Every write of the catalogue: connections, reports, referencing decisions, and what services send."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from accounts.models import Patient
 from catalogue.actor import ServiceActor
 from catalogue.enums import ConnectionStatus, DisconnectReason, ServiceStatus
 from catalogue.models import Connection, Purpose, Service, ServiceAppointment, ServiceMeasure, ServiceReport
+from espace_sante.access import policy
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
@@ -96,6 +98,78 @@ def tokens_revoke(connection: Connection) -> int:
     return expired
 
 
+def _token_family_revoke(token_family) -> int:
+    """Expire the access tokens and revoke the refresh tokens of one refresh-token family (every pair issued
+    from one authorization code, rotations included). Rows are kept, as in tokens_revoke."""
+    if token_family is None:
+        return 0
+    now = timezone.now()
+    refresh_tokens = get_refresh_token_model().objects.filter(token_family=token_family)
+    expired = (
+        get_access_token_model()
+        .objects.filter(pk__in=refresh_tokens.values("access_token_id"), expires__gt=now)
+        .update(expires=now - datetime.timedelta(seconds=1))
+    )
+    refresh_tokens.filter(revoked__isnull=True).update(revoked=now, updated=now)
+    return expired
+
+
+def _connection_from_scopes(scopes) -> Connection | None:
+    from uuid import UUID
+
+    tags = [scope.removeprefix("connection:") for scope in scopes or () if scope.startswith("connection:")]
+    try:
+        return Connection.objects.select_related("service", "patient").filter(public_id=UUID(tags[0])).first()
+    except (IndexError, ValueError):
+        return None
+
+
+@transaction.atomic
+def authorization_code_use_record(*, code: str, client_id: str, scopes, token_family) -> bool:
+    """Remember that `code` was exchanged (its checksum only) and which token family it started. False when
+    it was already recorded: a concurrent second exchange, handled as a replay by the caller."""
+    from catalogue.models import AuthorizationCodeUse
+
+    _use, created = AuthorizationCodeUse.objects.get_or_create(
+        code_checksum=hashlib.sha256(code.encode("utf-8")).hexdigest(),
+        defaults={
+            "client_id": client_id,
+            "connection": _connection_from_scopes(scopes),
+            "token_family": token_family,
+        },
+    )
+    return created
+
+
+@transaction.atomic
+def authorization_code_replay(*, code: str, client_id: str, extra_token_family=None) -> bool:
+    """A used authorization code presented again (RFC 6749 §4.1.2): revoke every token issued from it, and
+    trace the refusal in the patient's history. False when the code was never used (unknown or expired)."""
+    from catalogue.models import AuthorizationCodeUse
+
+    use = (
+        AuthorizationCodeUse.objects.select_for_update(of=("self",))
+        .select_related("connection__service", "connection__patient")
+        .filter(code_checksum=hashlib.sha256(code.encode("utf-8")).hexdigest(), client_id=client_id)
+        .first()
+    )
+    if use is None:
+        return False
+    revoked = _token_family_revoke(use.token_family)
+    if extra_token_family is not None and extra_token_family != use.token_family:
+        revoked += _token_family_revoke(extra_token_family)
+    AuthorizationCodeUse.objects.filter(pk=use.pk).update(replayed_at=timezone.now())
+    connection = use.connection
+    record(
+        Action.SERVICE_API_REFUSED,
+        actor=ServiceActor.for_service(connection.service) if connection else None,
+        patient=connection.patient if connection else None,
+        reason="code_replayed",
+        tokens_revoked=revoked,
+    )
+    return True
+
+
 @transaction.atomic
 def connection_disconnect(
     *, connection: Connection, by: Actor | None, reason: str = DisconnectReason.PATIENT
@@ -119,6 +193,16 @@ def connection_disconnect(
         tokens_revoked=revoked,
     )
     return connection
+
+
+@transaction.atomic
+def connections_end_for_space_end(*, patient: Patient, by: Actor | None) -> int:
+    """End every live connection of a profile whose space ends (closure, death, deletion): tokens revoked at
+    once; reopening the space does not reconnect the services (the patient consents again)."""
+    live = list(Connection.objects.live().filter(patient=patient))
+    for connection in live:
+        connection_disconnect(connection=connection, by=by, reason=DisconnectReason.SPACE_CLOSED)
+    return len(live)
 
 
 @transaction.atomic
@@ -324,12 +408,19 @@ def service_appointment_add(
 def service_document_add(
     *, connection: Connection, title: str, category: str, content: bytes, filename: str, by: ServiceActor
 ):
-    """A document authored by the service, put into the patient's record (type checked from the content)."""
-    from dossier.enums import AuthorKind
+    """A document authored by the service, put into the patient's record (type checked from the content), only
+    in a category open to services (never as the patient's advance directives, see the policy)."""
+    from dossier.enums import AuthorKind, DocumentCategory
     from dossier.files import check_upload
+    from dossier.habilitations import SERVICE_WRITABLE_CATEGORIES
     from dossier.models import MAX_UPLOAD_BYTES
     from dossier.services import document_add_generated
 
+    if not policy.can_service_file_document(connection, category):
+        allowed = ", ".join(sorted(DocumentCategory(c).label for c in SERVICE_WRITABLE_CATEGORIES))
+        raise NotAllowed(
+            f"Un service connecté ne peut pas déposer de document dans cette catégorie (possibles : {allowed})."
+        )
     checked = check_upload(content, filename, max_bytes=MAX_UPLOAD_BYTES)
     return document_add_generated(
         patient=connection.patient,

@@ -50,3 +50,11 @@ def may_read_history_of_care(profession: str) -> bool:
         Profession.PHARMACIEN,
         Profession.CHIRURGIEN_DENTISTE,
     }
+
+
+# What a connected service (catalogue) may file in a patient's documents. Never the patient's own will
+# (directives anticipées) or questionnaire, never what Mon espace santé writes itself (synthèse médicale), never
+# what only a professional signs (VSM "Ma santé en résumé", prescriptions, certificates, biology and imaging
+# results: a professional reading them must know a health professional stands behind them). A service's own
+# reports (a teleconsultation summary), prevention papers, administrative papers and other documents remain.
+SERVICE_WRITABLE_CATEGORIES: frozenset[str] = frozenset({C.COMPTES_RENDUS, C.PREVENTION, C.ADMINISTRATIF, C.AUTRES})

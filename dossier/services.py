@@ -492,6 +492,24 @@ def share_revoke(*, link: ShareLink, by: Actor) -> None:
 
 
 @transaction.atomic
+def share_links_revoke_all(*, patient: Patient, by: Actor | None, reason: str) -> int:
+    """Revoke every live share link of the patient's documents (closure, death, deletion): one trace."""
+    revoked = ShareLink.objects.filter(document__patient=patient, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        record(
+            Action.SHARE_REVOKED,
+            actor=by,
+            patient=patient,
+            target_label="liens de partage",
+            count=revoked,
+            reason=reason,
+        )
+    return revoked
+
+
+@transaction.atomic
 def share_open(*, link: ShareLink, by: Actor) -> bool:
     """Count and trace an opening; False (and a trace) when the link expired or was revoked."""
     from django.db.models import F

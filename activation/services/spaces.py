@@ -9,7 +9,10 @@ from django.utils import timezone
 from accounts.models import Patient
 from activation.enums import SpaceStatus
 from activation.models import ARCHIVE_RETENTION, INFORMATION_DELAY, Closure, HealthSpace, ProvisionalCode
+from agenda.services import feed_revoke_for_space_end
+from catalogue.services import connections_end_for_space_end
 from dossier.models import MedicalRecord
+from dossier.services import share_links_revoke_all
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
@@ -98,6 +101,17 @@ def spaces_open_unopposed(*, now: datetime | None = None, by: Actor | None = Non
     return opened
 
 
+def capabilities_revoke(space: HealthSpace, *, by: Actor | None, reason: str) -> None:
+    """Revoke every capability URL of the space: the secrets that open data without a session (share links and
+    their QR codes, the private agenda feed, connected services' OAuth tokens). Called by every path that ends
+    a space (closure by the holder or an agent, death, deletion), each app through its own service. The serving
+    paths also check that the space is active (espace_sante.access.policy), so a row missed here serves nothing."""
+    patient = space.patient
+    share_links_revoke_all(patient=patient, by=by, reason=reason)
+    feed_revoke_for_space_end(patient=patient, by=by, reason=reason)
+    connections_end_for_space_end(patient=patient, by=by)
+
+
 @transaction.atomic
 def space_close(*, space: HealthSpace, by: Actor, deletion_requested: bool, reason: str = "holder_request") -> Closure:
     """Close (archive for ten years), optionally with a deletion request; void any pending code."""
@@ -108,6 +122,7 @@ def space_close(*, space: HealthSpace, by: Actor, deletion_requested: bool, reas
     ProvisionalCode.objects.filter(patient=space.patient, used_at=None, voided_at=None).update(
         voided_at=timezone.now()
     )
+    capabilities_revoke(space, by=by, reason=reason)
     closure = Closure.objects.create(
         space=space,
         reference=new_reference("C"),
@@ -130,6 +145,7 @@ def space_reopen(*, space: HealthSpace, by: Actor) -> None:
 
 def _purge_space(space: HealthSpace, *, by: Actor | None, reason: str) -> None:
     """Delete the medical content of a closed space; the administrative trace and the audit log remain."""
+    capabilities_revoke(space, by=by, reason=reason)  # already done at closure; kept for spaces closed before
     MedicalRecord.objects.filter(patient=space.patient).delete()
     space_transition(space, to=SpaceStatus.DELETED, by=by, reason=reason)
     user = space.patient.user

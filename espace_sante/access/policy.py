@@ -555,16 +555,21 @@ def record_settings_for(actor: Actor, patient: Patient):
 
 
 def share_link_for_token(token: str):
-    """A share link opened by anyone holding it: usable links only; refused openings are traced."""
+    """A share link opened by anyone holding it: usable links only; refused openings are traced.
+    404 when the patient's space is no longer active (closed, deleted, death): closure revokes the links, and
+    this check holds even for a link that escaped the revocation."""
     from dossier.models import ShareLink
     from espace_sante.crypto.hashing import keyed_hash
 
     link = (
-        ShareLink.objects.select_related("document__patient")
+        ShareLink.objects.select_related("document__patient__space")
         .filter(token_hash=keyed_hash(token, purpose="share-link"))
         .first()
     )
     if link is None:
+        raise Http404
+    patient = link.document.patient
+    if patient.deceased_on is not None or not has_active_space(patient):
         raise Http404
     return link
 
@@ -1033,7 +1038,7 @@ def profile_for_professional(actor: Actor, patient: Patient) -> dict:
     """The shared part of the health profile for a professional who may read the record (same rules as
     `professional_access`): vaccinations, diseases, hospitalisations, allergies, and the advance directives
     among the documents they may see. Traced in the patient's history; 404 otherwise."""
-    from dossier.enums import DocumentCategory
+    from dossier.enums import AuthorKind, DocumentCategory
     from espace_sante.audit import log
     from espace_sante.audit.actions import Action
     from profil.models import ProfileEntry
@@ -1052,8 +1057,13 @@ def profile_for_professional(actor: Actor, patient: Patient) -> dict:
         **_emergency_data(actor, patient),
     )
     entries = ProfileEntry.objects.filter(patient=patient, section__in=SHARED_SECTIONS).in_order()
+    # A connected service never files directives (can_service_file_document); one filed before that rule is
+    # not shown to professionals as the patient's will.
     directives = (
-        documents_visible_to(actor, patient).filter(category=DocumentCategory.DIRECTIVES).order_by("-care_date")
+        documents_visible_to(actor, patient)
+        .filter(category=DocumentCategory.DIRECTIVES)
+        .exclude(author_kind=AuthorKind.SERVICE)
+        .order_by("-care_date")
     )
     return {"entries": list(entries), "directives": list(directives)}
 
@@ -1216,23 +1226,48 @@ def service_document_for(connection, public_id: UUID):
     return document
 
 
-def service_measures_visible(connection):
-    """Measures a service may read (scope measures:read): every measure sent by a service to this patient."""
+def can_service_file_document(connection, category: str) -> bool:
+    """A connected service may file a document (scope documents:write) only in the categories open to services
+    (dossier.habilitations.SERVICE_WRITABLE_CATEGORIES): never as the patient's advance directives, never in a
+    category reserved to professionals, to the patient or to Mon espace santé itself."""
     from catalogue.enums import Scope
-    from catalogue.models import ServiceMeasure
+    from dossier.habilitations import SERVICE_WRITABLE_CATEGORIES
 
-    measures = ServiceMeasure.objects.filter(patient=connection.patient).order_by("-effective_at", "-pk")
+    return can_service_use(connection, Scope.DOCUMENTS_WRITE) and category in SERVICE_WRITABLE_CATEGORIES
+
+
+def service_measures_visible(connection):
+    """Measures a service may read (scope measures:read), purpose-bound: only the measures this same service
+    sent for this patient (through this connection or an earlier one). What other services sent, and the
+    patient's own entries, are never returned: the patient consented to this service reading back its data,
+    not to a data exchange between services. Rows dated outside the accepted range (stored before it was
+    checked) are left out rather than breaking every read."""
+    from catalogue.enums import Scope
+    from catalogue.models import STORED_EARLIEST, STORED_LATEST, ServiceMeasure
+
+    measures = ServiceMeasure.objects.filter(
+        patient=connection.patient,
+        connection__service_id=connection.service_id,
+        effective_at__gte=STORED_EARLIEST,
+        effective_at__lt=STORED_LATEST,
+    ).order_by("-effective_at", "-pk")
     if not can_service_use(connection, Scope.MEASURES_READ):
         return measures.none()
     return measures
 
 
 def service_appointments_visible(connection):
-    """Appointments a service may read (scope agenda:read): those sent by services to this patient."""
+    """Appointments a service may read (scope agenda:read), purpose-bound like the measures: only those this
+    same service sent for this patient, within the accepted range of dates."""
     from catalogue.enums import Scope
-    from catalogue.models import ServiceAppointment
+    from catalogue.models import STORED_EARLIEST, STORED_LATEST, ServiceAppointment
 
-    appointments = ServiceAppointment.objects.filter(patient=connection.patient).order_by("starts_at", "pk")
+    appointments = ServiceAppointment.objects.filter(
+        patient=connection.patient,
+        connection__service_id=connection.service_id,
+        starts_at__gte=STORED_EARLIEST,
+        ends_at__lt=STORED_LATEST,
+    ).order_by("starts_at", "pk")
     if not can_service_use(connection, Scope.AGENDA_READ):
         return appointments.none()
     return appointments
