@@ -408,3 +408,57 @@ def test_web_command_migrates_collects_checks_and_serves_secure_pages(deploy_dat
     result = manage("check", "--deploy", "--database", "default", env=wrong_key)
     assert result.returncode != 0
     assert "crypto.E003" in refusals(result) and "DATA_ENCRYPTION_KEYS" in refusals(result)
+
+
+# --- gunicorn as deployed, with deploy/gunicorn.conf.py -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gunicorn_port(tmp_path_factory):
+    """gunicorn started as the Dockerfile starts it (its config file), on a free loopback port, one worker.
+
+    Nothing here needs the database: the answers read come before any query (HTTPS redirect, refusals)."""
+    port = free_port()
+    env = production_env(GUNICORN_CMD_ARGS=f"--bind 127.0.0.1:{port} --workers 1")
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["gunicorn", "--config", "deploy/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def raw_exchange(port: int, request: bytes, *, timeout: float = 10) -> bytes:
+    """Send `request` as it is and read the whole answer (the server closes the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_gunicorn_does_not_name_itself(gunicorn_port):
+    answers = [
+        get(gunicorn_port, reverse("accounts:login"), {"Host": HOST}),  # the HTTPS redirect
+        get(gunicorn_port, reverse("health"), {"Host": HOST, "X-Forwarded-Proto": "https"}),  # a view's answer
+    ]
+    assert answers[0].status == 301 and answers[1].status in {200, 503}
+    for answer in answers:
+        servers = answer.headers.get_all("Server") or []
+        assert servers == ["espace-sante"], servers
+        assert "X-Powered-By" not in answer.headers
+    # An answer from gunicorn itself, before Django (a malformed request line).
+    own = raw_exchange(gunicorn_port, b"NOT A REQUEST\r\n\r\n")
+    assert own.startswith(b"HTTP/1.1 400")
+    assert b"gunicorn" not in own.lower()
