@@ -5,8 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import RedirectView
 
@@ -28,6 +27,7 @@ from accounts.models import EmailOTPDevice, TOTPDevice
 from accounts.services import Portal, password_throttle_message
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required, professional_required, require_recent_authentication
+from espace_sante.lib.redirects import next_url, safe_redirect_url
 
 LOGIN_ERROR = "Identifiant ou mot de passe incorrect."
 OTP_ERROR = "Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau."
@@ -68,8 +68,9 @@ def _login(request: HttpRequest, portal: Portal) -> HttpResponse:
             portal=portal,
         )
         if check.user is not None:
-            if _safe_next(request):
-                request.session[LOGIN_NEXT] = request.GET["next"]
+            target = next_url(request, fallback=None)
+            if target:
+                request.session[LOGIN_NEXT] = target
             return redirect(conf["otp"])
         form.add_error(None, password_throttle_message(check.retry_after) if check.retry_after else LOGIN_ERROR)
     return render(request, conf["template"], {"form": form, "title": conf["title"]})
@@ -97,7 +98,8 @@ def _login_otp(request: HttpRequest, portal: Portal) -> HttpResponse:
             messages.info(request, "Un nouveau code vous a été envoyé.")
     if form.is_bound and form.is_valid():
         if services.login_second_factor(request=request, user=user, device=device, token=form.cleaned_data["token"]):
-            return redirect(request.session.pop(LOGIN_NEXT, None) or conf["landing"])
+            target = safe_redirect_url(request, request.session.pop(LOGIN_NEXT, None), fallback=conf["landing"])
+            return redirect(target)
         form.add_error("token", OTP_ERROR)
     context = {
         "form": form,
@@ -107,11 +109,6 @@ def _login_otp(request: HttpRequest, portal: Portal) -> HttpResponse:
         "email_hint": _mask_email(user.email),
     }
     return render(request, conf["otp_template"], context)
-
-
-def _safe_next(request: HttpRequest) -> bool:
-    target = request.GET.get("next")
-    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
 
 
 _mask_email = services.mask_email
@@ -176,21 +173,23 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 def reauthenticate(request: HttpRequest) -> HttpResponse:
     """Confirm one's identity before a sensitive change: the password, then a fresh second-factor code."""
     actor = request.actor
-    next_url = request.GET["next"] if _safe_next(request) else reverse("accounts:settings")
+    target = next_url(request, fallback="accounts:settings")
     if services.reauth_pending(request, actor.user):
-        return _reauthenticate_code(request, next_url)
+        return _reauthenticate_code(request)
     form = ReauthPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         check = services.reauth_password_check(request=request, actor=actor, password=form.cleaned_data["password"])
         if check.user is not None:
-            return redirect(request.get_full_path())  # the code step, which sends the e-mailed code
+            # The code step, which sends the e-mailed code: this same page, with its `next`.
+            return redirect(safe_redirect_url(request, request.get_full_path(), fallback="accounts:reauthenticate"))
         form.add_error(None, password_throttle_message(check.retry_after) if check.retry_after else REAUTH_ERROR)
-    context = {"title": "Confirmer mon identité", "form": form, "step": "password", "next_url": next_url}
+    context = {"title": "Confirmer mon identité", "form": form, "step": "password", "next_url": target}
     return render(request, "accounts/reauthenticate.html", context)
 
 
-def _reauthenticate_code(request: HttpRequest, next_url: str) -> HttpResponse:
+def _reauthenticate_code(request: HttpRequest) -> HttpResponse:
     actor = request.actor
+    target = next_url(request, fallback="accounts:settings")
     device = services.second_factor_device(actor.user)
     form = OTPForm(request.POST if request.method == "POST" and "resend" not in request.POST else None)
     if isinstance(device, EmailOTPDevice):
@@ -204,13 +203,13 @@ def _reauthenticate_code(request: HttpRequest, next_url: str) -> HttpResponse:
             request=request, actor=actor, device=device, token=form.cleaned_data["token"]
         ):
             messages.success(request, "Votre identité est confirmée pour 10 minutes.")
-            return redirect(next_url)
+            return redirect(target)
         form.add_error("token", OTP_ERROR)
     context = {
         "title": "Confirmer mon identité",
         "form": form,
         "step": "code",
-        "next_url": next_url,
+        "next_url": target,
         "by_email": isinstance(device, EmailOTPDevice),
         "email_hint": _mask_email(actor.user.email),
     }

@@ -3,6 +3,7 @@
 import datetime
 
 from django.db import transaction
+from django.utils.text import slugify
 
 from catalogue.enums import ConnectionStatus, ServiceCategory, ServiceStatus
 from catalogue.models import Connection, Purpose, Service
@@ -153,7 +154,9 @@ LONG = (
 
 
 def _slug(name: str) -> str:
-    return "".join(c for c in name.lower().replace(" ", "-") if c.isalnum() or c == "-").strip("-")
+    """ASCII only ("Mon Psy Écoute" → "mon-psy-ecoute"): an accented host name in a redirect URI is refused
+    by the OAuth provider, so the service could not be connected."""
+    return slugify(name.replace("’", ""))
 
 
 @transaction.atomic
@@ -173,7 +176,17 @@ def seed_demo(personas) -> None:
                 "status": ServiceStatus.ONLINE,
             },
         )
-        service_application_ensure(service=service, redirect_uris=f"https://{_slug(name)}.example/oauth/callback")
+        redirect_uris = f"https://{_slug(name)}.example/oauth/callback"
+        service_application_ensure(service=service, redirect_uris=redirect_uris)
+        # Demo databases seeded before the URIs were ASCII are put right.
+        application = service.application
+        if application.redirect_uris != redirect_uris:
+            application.redirect_uris = redirect_uris
+            application.save(update_fields=["redirect_uris"])
+        website = f"https://{_slug(name)}.example"
+        if service.website != website:
+            service.website = website
+            service.save(update_fields=["website"])
         for position, purpose in enumerate(purposes):
             label, explanation, scopes, *categories = purpose
             Purpose.objects.get_or_create(

@@ -7,6 +7,8 @@ client's address to X-Forwarded-For: REMOTE_ADDR is the proxy for every request,
 client's address from that header (TRUSTED_PROXY_HOPS, espace_sante/lib/client_address.py).
 """
 
+import gunicorn.http.wsgi
+
 wsgi_app = "espace_sante.wsgi:application"
 bind = "0.0.0.0:8000"
 
@@ -30,3 +32,11 @@ accesslog = None
 errorlog = "-"
 loglevel = "info"
 proc_name = "espace_sante"
+
+# Gunicorn 27 writes `Server: gunicorn` on every answer and has no setting for it; its Response reads the name
+# from gunicorn.http.wsgi.SERVER when it is built, in the workers forked from this process. A neutral name
+# says nothing about the software (Django's own Server header is removed by NoStoreMiddleware). The WSGI
+# environ's SERVER_SOFTWARE is not sent, but is neutral too. tests/test_deploy.py reads the header.
+SERVER_HEADER = "espace-sante"
+gunicorn.http.wsgi.SERVER = SERVER_HEADER
+gunicorn.http.wsgi.SERVER_SOFTWARE = SERVER_HEADER

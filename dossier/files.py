@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-MAX_PIXELS = 50_000_000  # a bigger "image" is a decompression bomb, not a scan
+# Decoded size of an image, all its pages or frames together: 24 million pixels holds a 300 dpi A3 scan or a
+# 24 Mpx photo (a bigger photo does not fit in 5 Mo anyway). A bigger "image" in a few kilobytes is a
+# decompression bomb: each viewer (the browser showing it inline) would decode ~100 Mo per view.
+MAX_PIXELS = 24_000_000
+MAX_FRAMES = 200  # pages of a TIFF, frames of an animated PNG
+TOO_MANY_PIXELS = (
+    f"Cette image est trop grande : {MAX_PIXELS // 1_000_000} millions de pixels au maximum (toutes pages "
+    "comprises). Réduisez sa résolution ou envoyez-la en PDF."
+)
 
 SIGNATURES = [
     (b"%PDF-", "application/pdf", {".pdf"}),
@@ -69,15 +77,28 @@ def check_upload(content: bytes, filename: str, *, max_bytes: int) -> CheckedFil
 
 
 def _check_image(content: bytes) -> None:
+    """Pixel and frame caps read from the headers (nothing decoded), for every image format, then Pillow's check
+    of the file's structure."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ValidationError("Cette image est trop grande (dimensions).")
+            frames = getattr(image, "n_frames", 1)
+            if frames > MAX_FRAMES:
+                raise ValidationError(f"Cette image compte trop de pages ({MAX_FRAMES} au maximum).")
+            pixels = 0
+            for index in range(frames):
+                if index and image.format == "TIFF":  # each page has its own size; reading it decodes nothing
+                    image.seek(index)
+                width, height = image.size  # other formats: every frame fits in the first one's canvas
+                pixels += width * height
+                if pixels > MAX_PIXELS:
+                    raise ValidationError(TOO_MANY_PIXELS)
+            image.seek(0)
             image.verify()
     except ValidationError:
         raise
-    except Exception:  # noqa: BLE001 — Pillow raises many kinds of errors on broken files
+    except Image.DecompressionBombError:  # over twice Pillow's own limit: refused by Image.open already
+        raise ValidationError(TOO_MANY_PIXELS) from None
+    except Exception:  # noqa: BLE001 — Pillow raises many kinds of errors on broken files (and DecompressionBomb*)
         raise ValidationError("Cette image est illisible ou endommagée.") from None

@@ -2,6 +2,7 @@
 
 import json
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from espace_sante.access import policy
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.lib.throttle import Throttle
 from espace_sante.pdf import render_pdf
 from profil import charts
 from profil.enums import DirectiveChoice, ProfessionalRole
@@ -30,6 +32,37 @@ ROLE_PROFESSION = {
 
 class NotAllowed(Exception):
     """A request the rules refuse, with a French message for the person."""
+
+
+# PDF rendering costs seconds of CPU: per person (the signed-in user, whichever profile they act for), a few
+# documents freely, then growing delays. The directives are rendered in the web worker, the synthesis in a
+# Celery task, of which one at a time per person may be waiting or running.
+DIRECTIVES_THROTTLE = Throttle(
+    scope="pdf:directives", free_attempts=5, base_delay_seconds=60, max_delay_seconds=3600, window_seconds=3600
+)
+SYNTHESIS_THROTTLE = Throttle(
+    scope="pdf:synthesis", free_attempts=10, base_delay_seconds=60, max_delay_seconds=3600, window_seconds=3600
+)
+SYNTHESIS_PENDING_SECONDS = 15 * 60  # CELERY_TASK_TIME_LIMIT: a lost task frees its place after that
+SYNTHESIS_PENDING = (
+    "Une synthèse est déjà en préparation : elle apparaîtra dans vos documents dans quelques instants. "
+    "Vous pourrez en demander une autre ensuite."
+)
+
+
+def _pdf_wait_message(seconds: int, what: str) -> str:
+    minutes = max(1, (seconds + 59) // 60)
+    plural = "s" if minutes > 1 else ""
+    return f"Vous avez demandé {what} plusieurs fois en peu de temps. Réessayez dans {minutes} minute{plural}."
+
+
+def _pending_synthesis_key(user_id: int) -> str:
+    return f"profil:synthesis-pending:{user_id}"
+
+
+def synthesis_finished(*, user_id: int) -> None:
+    """The task is over (done, refused or failed): the person may ask for another synthesis."""
+    cache.delete(_pending_synthesis_key(user_id))
 
 
 def _settings(patient: Patient) -> HealthProfile:
@@ -166,6 +199,9 @@ def directives_write(*, patient: Patient, answers: dict, by: Actor) -> Document:
     """Turn the guided form into a dated PDF in the documents, category "Directives anticipées"."""
     if not policy.can_write_directives(by, patient):
         raise NotAllowed("Les directives anticipées sont rédigées par la personne majeure elle-même.")
+    wait = DIRECTIVES_THROTTLE.admit(str(by.user.pk))
+    if wait:
+        raise NotAllowed(_pdf_wait_message(wait, "le document de vos directives anticipées"))
     today = timezone.localdate()
     choices = [
         (label, DirectiveChoice(answers[key]).label)
@@ -208,6 +244,13 @@ def synthesis_request(*, patient: Patient, sections: list[str], by: Actor) -> No
     allowed = {key for key, _ in synthesis_choices()}
     if not sections or not set(sections) <= allowed:
         raise NotAllowed("Choisissez au moins une rubrique.")
+    pending = _pending_synthesis_key(by.user.pk)
+    if not cache.add(pending, 1, timeout=SYNTHESIS_PENDING_SECONDS):  # atomic: one waiting task per person
+        raise NotAllowed(SYNTHESIS_PENDING)
+    wait = SYNTHESIS_THROTTLE.admit(str(by.user.pk))
+    if wait:
+        cache.delete(pending)
+        raise NotAllowed(_pdf_wait_message(wait, "une synthèse"))
     record(Action.SYNTHESIS_REQUESTED, actor=by, patient=patient, sections=sections)
     synthesis_generate_task.delay_on_commit(patient.pk, by.user.pk, sections)
 

@@ -257,9 +257,13 @@ def directives(request: HttpRequest) -> HttpResponse:
     allowed = policy.can_write_directives(actor, patient)
     form = DirectivesForm(_posted(request))
     if request.method == "POST" and allowed and form.is_valid():
-        document = services.directives_write(patient=patient, answers=form.cleaned_data, by=actor)
-        messages.success(request, "Vos directives anticipées ont été enregistrées dans vos documents.")
-        return redirect("dossier:document_detail", public_id=document.public_id)
+        try:
+            document = services.directives_write(patient=patient, answers=form.cleaned_data, by=actor)
+        except services.NotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Vos directives anticipées ont été enregistrées dans vos documents.")
+            return redirect("dossier:document_detail", public_id=document.public_id)
     context = {
         "title": "Mes directives anticipées",
         "profile": patient,
@@ -278,11 +282,16 @@ def synthesis(request: HttpRequest) -> HttpResponse:
     actor, patient = request.actor, request.actor.acting_for
     form = SynthesisForm(_posted(request), choices=services.synthesis_choices())
     if form.is_valid():
-        services.synthesis_request(patient=patient, sections=form.cleaned_data["sections"], by=actor)
-        messages.success(
-            request, "Votre synthèse est en préparation : elle apparaîtra dans quelques instants dans vos documents."
-        )
-        return redirect("dossier:index")
+        try:
+            services.synthesis_request(patient=patient, sections=form.cleaned_data["sections"], by=actor)
+        except services.NotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                "Votre synthèse est en préparation : elle apparaîtra dans quelques instants dans vos documents.",
+            )
+            return redirect("dossier:index")
     context = {
         "title": "Synthèse de mon profil médical",
         "profile": patient,

@@ -419,3 +419,89 @@ def test_web_command_migrates_collects_checks_and_serves_secure_pages(deploy_dat
     result = manage("check", "--deploy", "--database", "default", env=wrong_key)
     assert result.returncode != 0
     assert "crypto.E003" in refusals(result) and "DATA_ENCRYPTION_KEYS" in refusals(result)
+
+
+# --- gunicorn as deployed, with deploy/gunicorn.conf.py -----------------------------------------------------
+
+
+def _gunicorn(env: dict[str, str], log: Path):
+    port = free_port()
+    env = {**env, "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 1"}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["gunicorn", "--config", "deploy/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def gunicorn_port(tmp_path_factory):
+    """gunicorn started as the Dockerfile starts it (its config file), on a free loopback port, one worker,
+    with the production settings. Nothing read here needs the database (the HTTPS redirect, the health page)."""
+    yield from _gunicorn(production_env(), tmp_path_factory.mktemp("gunicorn") / "gunicorn.log")
+
+
+@pytest.fixture(scope="module")
+def gunicorn_test_settings_port(tmp_path_factory):
+    """The same gunicorn with the test settings: pages render without collected static files."""
+    env = production_env(DJANGO_SETTINGS_MODULE="espace_sante.settings.test")
+    yield from _gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log")
+
+
+def raw_exchange(port: int, request: bytes, *, timeout: float = 10) -> bytes:
+    """Send `request` as it is and read the whole answer (the server closes the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_gunicorn_does_not_name_itself(gunicorn_port):
+    answers = [
+        get(gunicorn_port, reverse("accounts:login"), {"Host": HOST}),  # the HTTPS redirect
+        get(gunicorn_port, reverse("health"), {"Host": HOST, "X-Forwarded-Proto": "https"}),  # a view's answer
+    ]
+    assert answers[0].status == 301 and answers[1].status in {200, 503}
+    for answer in answers:
+        servers = answer.headers.get_all("Server") or []
+        assert servers == ["espace-sante"], servers
+        assert "X-Powered-By" not in answer.headers
+    # An answer from gunicorn itself, before Django (a malformed request line).
+    own = raw_exchange(gunicorn_port, b"NOT A REQUEST\r\n\r\n")
+    assert own.startswith(b"HTTP/1.1 400")
+    assert b"gunicorn" not in own.lower()
+
+
+def test_gunicorn_refuses_a_huge_body_before_it_is_sent(gunicorn_test_settings_port):
+    """Only the headers of a 100 MB upload are sent: the answer comes at once, so nothing waited for the body."""
+    head = (
+        f"POST {reverse('accounts:login')} HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    answer = raw_exchange(gunicorn_test_settings_port, head, timeout=20)
+    assert time.monotonic() - started < 10
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"Envoi trop volumineux" in answer
+
+
+def test_gunicorn_refuses_a_chunked_body(gunicorn_test_settings_port):
+    head = (
+        f"POST {reverse('accounts:login')} HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    answer = raw_exchange(gunicorn_test_settings_port, head + b"10\r\n" + b"x" * 16 + b"\r\n", timeout=20)
+    assert answer.startswith(b"HTTP/1.1 411"), answer[:300]

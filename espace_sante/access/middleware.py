@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.lib.redirects import safe_redirect_url
 
 SESSION_ACTING_FOR = "acting_for"
 SESSION_LOGIN_AT = "login_at"
@@ -46,8 +47,9 @@ class ActorMiddleware:
             logout(request)
             messages.info(request, "Votre session a expiré. Merci de vous reconnecter.")
             request.actor = Actor.anonymous()
-            # Back to the same address: login_required then sends to the right portal's login page.
-            return redirect(request.get_full_path())
+            # Back to the same address: login_required then sends to the right portal's login page. A path
+            # such as //evil.example/ would be another site as a Location: then the home page instead.
+            return redirect(safe_redirect_url(request, request.get_full_path(), fallback="home"))
 
         now = time.time()
         if now - request.session.get(SESSION_SEEN_AT, 0) >= settings.SESSION_REFRESH_SECONDS:

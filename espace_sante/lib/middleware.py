@@ -1,6 +1,8 @@
 import logging
 import time
 
+from django.conf import settings
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
 from espace_sante.lib.logging import KNOWN_METHODS, route_name
@@ -57,3 +59,46 @@ class AccessLogMiddleware:
             },
         )
         return response
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a body bigger than the portal takes before anything reads it: 413 with a French page.
+
+    The size is the Content-Length, read from the headers: the body itself is never touched here, and CSRF
+    (which parses the form) and the views come after. Signed-in people and connected services (an
+    Authorization header) may send up to REQUEST_BODY_MAX_BYTES (the largest upload plus margin), anyone else
+    ANONYMOUS_REQUEST_BODY_MAX_BYTES. A body sent without Content-Length (chunked) is refused with 411: Django
+    reads no byte of such a body, so it could only be silently dropped.
+
+    After AuthenticationMiddleware, to tell who is signed in (from the session, not from the body)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH")
+        if not length:
+            if request.META.get("HTTP_TRANSFER_ENCODING"):
+                return _body_refusal(request, status=411)
+            return self.get_response(request)
+        try:
+            size = int(length)
+        except ValueError:
+            size = 0  # Django reads no byte of a body whose length it cannot read
+        if size > self._limit(request):
+            return _body_refusal(request, status=413)
+        return self.get_response(request)
+
+    @staticmethod
+    def _limit(request) -> int:
+        signed_in = getattr(request, "user", None) is not None and request.user.is_authenticated
+        if signed_in or request.META.get("HTTP_AUTHORIZATION"):
+            return settings.REQUEST_BODY_MAX_BYTES
+        return settings.ANONYMOUS_REQUEST_BODY_MAX_BYTES
+
+
+def _body_refusal(request, *, status: int):
+    context = {"title": "Envoi trop volumineux" if status == 413 else "Taille de l’envoi inconnue", "status": status}
+    response = render(request, "errors/request_body.html", context, status=status)
+    response["Connection"] = "close"
+    return response

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "espace_sante.lib.middleware.RequestBodyLimitMiddleware",  # 413 before CSRF or a view reads the body
     "django.contrib.auth.middleware.LoginRequiredMiddleware",  # opt out with @login_not_required
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -213,6 +214,22 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mon espace santé <ne-pas-repondre@monespacesante.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Request bodies -------------------------------------------------------------------------------
+# The largest body the portal takes: a message's attachments (10 Mo in all, messagerie/models.py) with its
+# text and the multipart framing. RequestBodyLimitMiddleware answers 413 above it from the Content-Length,
+# before anything reads the body (411 for a body without Content-Length, which Django would not read).
+REQUEST_BODY_MAX_BYTES = 11 * 1024 * 1024
+# Without a signed-in session or an Authorization header (a connected service), only small forms are sent:
+# login, activation, password reset.
+ANONYMOUS_REQUEST_BODY_MAX_BYTES = 256 * 1024
+# Form fields and JSON read into memory: a connected service's DocumentReference carries a document of up to
+# 5 Mo in base64 (about 6.7 Mo).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 7 * 1024 * 1024
+# Uploaded files are read whole to be checked and encrypted: kept in memory up to the largest body, so an
+# upload is never written in clear to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+DATA_UPLOAD_MAX_NUMBER_FILES = 20  # a message takes 10 attachments, a document form one file
 
 # --- Celery -----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
