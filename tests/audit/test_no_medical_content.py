@@ -39,6 +39,7 @@ TEXT_DETAILS = {
     (Action.LOGIN_FAILED, "identifiant"),  # what was typed in the login form
     (Action.LOGIN_THROTTLED, "identifiant"),
     (Action.CONTACTS_UPDATED, "check"),  # the agent's note on how they checked the caller's identity
+    (Action.CONTACTS_CHANGE_REQUESTED, "check"),  # the same note, when an agent types new contacts
     (Action.AGENDA_ENTRY_CREATED, "service"),  # the name of the connected service that sent it
     (Action.SERVICE_API_REFUSED, "path"),  # the API path a service asked for
 }
