@@ -379,7 +379,8 @@ class PatientAdmin(admin.ModelAdmin):
                 form.add_error(None, str(error) or "Cette personne n’a pas encore d’espace.")
             else:
                 messages.success(request, message)
-                return redirect(then or "admin:accounts_patient_change", patient.pk)
+                # `then` is a URL name chosen by the caller, never request data.
+                return redirect(reverse(then or "admin:accounts_patient_change", args=[patient.pk]))
         context = self._context(request, patient, f"{title} — {patient}", form=form)
         return TemplateResponse(request, template, context)
 
@@ -413,7 +414,7 @@ class PatientAdmin(admin.ModelAdmin):
         """The pending change an agent typed: a code sent to the contacts in use, read back by the person."""
         if not request.user.has_perm("activation.update_contacts"):
             raise PermissionDenied
-        patient = get_object_or_404(Patient.objects.select_related("user"), pk=pk)
+        patient = self._patient(request, pk, Patient.objects.select_related("user"))
         change = agent_change_pending(patient)
         if change is None:
             messages.info(request, "Aucune modification de coordonnées n’est en attente pour cette personne.")

@@ -25,7 +25,7 @@ from dossier.models import ShareLink
 from tests.accounts.reauth import mark_recently_authenticated
 from tests.agenda.helpers import actor_for
 from tests.catalogue.helpers import connect_and_get_tokens, make_service
-from tests.conftest import login_agent
+from tests.conftest import agent_finds, login_agent
 from tests.dossier.factories import PDF, make_document
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +110,7 @@ def test_a_death_recorded_by_an_agent_revokes_them(client, login_as, personas):
     held = _capabilities(client, personas.camille)
     agent = Client()
     login_agent(agent, personas.agent_cpam.user)
+    agent_finds(agent, personas.camille)
     agent.post(reverse("admin:patient_death", args=[personas.camille.pk]), {"confirm": "on", "died_on": "01/11/2026"})
     assert HealthSpace.objects.get(patient=personas.camille).status == SpaceStatus.CLOSED
     _assert_revoked(held)

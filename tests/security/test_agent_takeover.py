@@ -17,7 +17,7 @@ from accounts.models import ContactChangeRequest, Patient, User
 from activation.models import ProvisionalCode
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
-from tests.conftest import SERIAL, login_agent, login_patient
+from tests.conftest import SERIAL, agent_finds, login_agent, login_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,7 @@ def run(django_capture_on_commit_callbacks):
 
 
 def _agent_changes_contacts(client, run, patient, *, email, phone=None):
+    agent_finds(client, patient)
     url = reverse("admin:patient_contacts", args=[patient.pk])
     data = {"email": email, "phone": patient.phone if phone is None else phone, "check_note": "Appel au 3422"}
     return run(client.post, url, data)
