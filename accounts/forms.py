@@ -139,6 +139,27 @@ class AgentChangePasswordForm(DsfrBaseForm):
     password = ReauthPasswordForm.base_fields["password"]
 
 
+def vitale_card_type_field() -> forms.ChoiceField:
+    """The Vitale card model, asked wherever a person proves who they are with their card."""
+    return forms.ChoiceField(
+        label="Modèle de carte Vitale",
+        choices=[
+            (VitaleCardType.WITH_PHOTO, "Carte Vitale avec photo"),
+            (VitaleCardType.WITHOUT_PHOTO, "Carte Vitale sans photo"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+
+def vitale_serial_field(help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label="Numéro de série de la carte Vitale",
+        help_text=help_text,
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+
 class AgentChangeCardForm(DsfrBaseForm):
     """Confirming contacts an agent typed before activation: the Vitale card, as on the activation form."""
 
@@ -148,19 +169,8 @@ class AgentChangeCardForm(DsfrBaseForm):
         max_length=21,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    card_type = forms.ChoiceField(
-        label="Modèle de carte Vitale",
-        choices=[
-            (VitaleCardType.WITH_PHOTO, "Carte Vitale avec photo"),
-            (VitaleCardType.WITHOUT_PHOTO, "Carte Vitale sans photo"),
-        ],
-        widget=forms.RadioSelect,
-    )
-    serial = forms.CharField(
-        label="Numéro de série de la carte Vitale",
-        max_length=30,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
-    )
+    card_type = vitale_card_type_field()
+    serial = vitale_serial_field()
 
     def clean_nir(self) -> str:
         return "".join(self.cleaned_data["nir"].split()).upper()

@@ -5,7 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from dsfr.forms import DsfrBaseForm
 from stdnum.fr import nir as nir_check
 
-from accounts.enums import VitaleCardType
+from accounts.forms import vitale_card_type_field, vitale_serial_field
 from accounts.models import User
 from activation import codes
 
@@ -38,6 +38,11 @@ class NirField(forms.CharField):
         return clean_nir_value(super().clean(value))
 
 
+SERIAL_HELP = (
+    "Carte avec photo : en haut à droite du recto. Carte sans photo : au verso, en haut à gauche (8 à 13 chiffres)."
+)
+
+
 class IdentificationForm(DsfrBaseForm):
     code = forms.CharField(
         label="Code provisoire",
@@ -49,21 +54,8 @@ class IdentificationForm(DsfrBaseForm):
         help_text="15 caractères, au recto de la carte Vitale. Pour le profil d’un enfant, celui du parent "
         "qui a reçu le courrier ou l’e-mail."
     )
-    card_type = forms.ChoiceField(
-        label="Modèle de carte Vitale",
-        choices=[
-            (VitaleCardType.WITH_PHOTO, "Carte Vitale avec photo"),
-            (VitaleCardType.WITHOUT_PHOTO, "Carte Vitale sans photo"),
-        ],
-        widget=forms.RadioSelect,
-    )
-    serial = forms.CharField(
-        label="Numéro de série de la carte Vitale",
-        help_text="Carte avec photo : en haut à droite du recto. Carte sans photo : au verso, en haut à gauche "
-        "(8 à 13 chiffres).",
-        max_length=30,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
-    )
+    card_type = vitale_card_type_field()
+    serial = vitale_serial_field(SERIAL_HELP)
 
     def clean_code(self) -> str:
         compact = codes.normalize(self.cleaned_data["code"])
