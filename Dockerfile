@@ -24,8 +24,8 @@ RUN apt-get update \
 WORKDIR /app
 
 # Dependencies first, so a code change does not reinstall them. Every wheel is checked against the lock.
-COPY requirements/base.lock requirements/base.lock
-RUN pip install --require-hashes -r requirements/base.lock
+COPY requirements/pip.lock requirements/base.lock requirements/
+RUN pip install --require-hashes -r requirements/pip.lock && pip install --require-hashes -r requirements/base.lock
 
 # The code belongs to root and is read-only for the service user.
 COPY . .

@@ -18,8 +18,9 @@ DEPLOY_ENV = DJANGO_SETTINGS_MODULE=espace_sante.settings.base ALLOWED_HOSTS=mon
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/dev.lock
+$(VENV)/.installed: requirements/pip.lock requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements/pip.lock
 	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	touch $@
 
