@@ -24,6 +24,12 @@ $(VENV)/.installed: requirements/pip.lock requirements/dev.lock
 	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	touch $@
 
+# The independent FHIR R4 validator the tests run every API response through (HL7's R4 JSON schema, npm).
+FHIR_VALIDATOR := tests/fhir_validator
+$(FHIR_VALIDATOR)/node_modules/.installed: $(FHIR_VALIDATOR)/package-lock.json
+	npm ci --prefix $(FHIR_VALIDATOR) --no-audit --no-fund --silent
+	touch $@
+
 venv: $(VENV)/.installed  ## Virtual environment with the locked dependencies
 
 system-deps:  ## Debian packages: Chromium (browser tests), Pango/HarfBuzz subset and fonts (PDFs)
@@ -49,7 +55,7 @@ quality: $(VENV)/.installed  ## Lint, format, missing migrations, deployment che
 	$(BIN)/python manage.py makemigrations --check --dry-run -v1
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-pytest: $(VENV)/.installed  ## The pytest suite only (PostgreSQL + Redis + Chromium)
+pytest: $(VENV)/.installed $(FHIR_VALIDATOR)/node_modules/.installed  ## The pytest suite only (PostgreSQL + Redis + Chromium)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: $(VENV)/.installed system-deps services quality pytest  ## Whole suite: quality checks, then pytest on PostgreSQL, Redis and Chromium

@@ -1,26 +1,25 @@
-"""/api/v1/: FHIR R4 endpoints for connected services, authenticated by OAuth 2.0 bearer tokens.
+"""The connected services' side of the FHIR server (/api/v1/): who holds a bearer token, and what it may do.
 
-Every call is traced in the patient's access history under the service's name (role "system"), and a
-refused call too whenever the token tells which patient it concerns. Errors are FHIR OperationOutcomes:
-401 (no, unknown, expired or revoked token; ended connection), 403 (scope not consented, suspended
-service, another patient), 404 (missing or out of scope), 400 (malformed FHIR), 429 (rate limit).
+The FHIR machinery is the kernel's (espace_sante/fhir/); the resources are served by the apps that own the data
+(accounts: Patient, profil: Observation, agenda: Appointment, dossier: DocumentReference and Binary). This
+module is the FHIR_AUTHENTICATOR: it turns a bearer token into a ServiceClient, whose every call, accepted or
+refused, is traced in the patient's access history under the service's name (role "system").
+
+Refusals: 401 (no, unknown, expired or revoked token; ended connection), 403 (scope not consented, suspended
+service, connection waiting for the young adult's confirmation), 429 (rate limit).
 """
 
 import hashlib
 import time
 from dataclasses import dataclass
-from functools import wraps
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest
 from oauth2_provider.models import get_access_token_model
 
-from catalogue import fhir, services
+from catalogue import services
 from catalogue.actor import ServiceActor
 from catalogue.enums import ConnectionStatus, Scope, ServiceStatus
 from catalogue.models import Connection
@@ -28,55 +27,96 @@ from catalogue.oauth import CONNECTION_PREFIX
 from espace_sante.access import policy
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.fhir.errors import FhirError
 
 DEFAULT_RATE_PER_MINUTE = 120
 
+# FHIR resource type -> (data scope to read, data scope to write); None: any connected service may read it.
+RESOURCE_SCOPES: dict[str, tuple[str | None, str | None]] = {
+    "Patient": (None, None),
+    "Observation": (Scope.MEASURES_READ, Scope.MEASURES_WRITE),
+    "Appointment": (Scope.AGENDA_READ, Scope.AGENDA_WRITE),
+    "DocumentReference": (Scope.DOCUMENTS_READ, Scope.DOCUMENTS_WRITE),
+    "Binary": (Scope.DOCUMENTS_READ, None),
+}
+# The SMART scope a client should ask for, named in WWW-Authenticate when it is missing.
+SMART_NAMES = {"Binary": "DocumentReference"}
+
+
+def _token_grants(token_scopes: set[str], resource_type: str, write: bool) -> bool:
+    """The token names the data scope, or a SMART scope (v2 `patient/<type>.rs|cud`, v1 `.read|.write`) of it."""
+    read_scope, write_scope = RESOURCE_SCOPES[resource_type]
+    wanted = write_scope if write else read_scope
+    if wanted in token_scopes:
+        return True
+    smart_type = SMART_NAMES.get(resource_type, resource_type)
+    for scope in token_scopes:
+        context, _, rest = scope.partition("/")
+        if context not in ("patient", "user") or "." not in rest:
+            continue
+        scope_type, _, permissions = rest.partition(".")
+        permissions = permissions.partition("?")[0]
+        if scope_type not in (smart_type, "*"):
+            continue
+        if permissions in ("read", "write", "*"):
+            if permissions == "*" or (permissions == "write") == write:
+                return True
+        elif write and set(permissions) & set("cu") or not write and set(permissions) & set("rs"):
+            return True
+    return False
+
 
 @dataclass
-class ApiCall:
+class ServiceClient:
+    """A connected service calling for one patient, through the connection its token carries."""
+
     connection: Connection
     actor: ServiceActor
     token_id: int
+    token_scopes: frozenset
 
     @property
     def patient(self):
         return self.connection.patient
 
+    def allows(self, resource_type: str, interaction: str) -> bool:
+        if resource_type not in RESOURCE_SCOPES:
+            return False
+        write = interaction == "create"
+        read_scope, write_scope = RESOURCE_SCOPES[resource_type]
+        scope = write_scope if write else read_scope
+        if scope is None:
+            return not write
+        return _token_grants(set(self.token_scopes), resource_type, write) and policy.can_service_use(
+            self.connection, scope
+        )
 
-class Refused(Exception):
-    def __init__(self, status: int, code: str, text: str, *, reason: str, headers: dict | None = None) -> None:
-        super().__init__(text)
-        self.status, self.code, self.text, self.reason, self.headers = status, code, text, reason, headers or {}
+    def scope_needed(self, resource_type: str, interaction: str) -> str:
+        permission = "c" if interaction == "create" else "rs"
+        return f"patient/{SMART_NAMES.get(resource_type, resource_type)}.{permission}"
+
+    def traced(self, *, resource_type: str, interaction: str, target=None, count: int | None = None) -> None:
+        data = {"resource": resource_type}
+        if count is not None:
+            data["count"] = count
+        record(Action.SERVICE_API_READ, actor=self.actor, patient=self.patient, target=target, **data)
+
+    def refused(self, *, reason: str, method: str, path: str) -> None:
+        services.api_refusal_record(by=self.actor, patient=self.patient, reason=reason, method=method, path=path)
 
 
-def _outcome(status: int, code: str, text: str, headers: dict | None = None) -> JsonResponse:
-    response = JsonResponse(fhir.outcome("error", code, text), status=status, content_type=fhir.FHIR_JSON)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="api", error="invalid_token"'
-    return response
-
-
-def _json(data: dict, status: int = 200) -> JsonResponse:
-    return JsonResponse(data, status=status, content_type=fhir.FHIR_JSON, json_dumps_params={"ensure_ascii": False})
-
-
-def _base(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/api/v1/")
-
-
-def _authenticate(request: HttpRequest) -> ApiCall:
-    """The connection behind the bearer token, or Refused (traced by the caller)."""
+def authenticate(request: HttpRequest) -> ServiceClient:
+    """The connection behind the bearer token, or FhirError (traced by the kernel once the client is known)."""
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        raise Refused(401, "login", "Jeton d’accès manquant.", reason="missing_token")
+        raise FhirError("Jeton d’accès manquant.", status=401, code="login", reason="missing_token")
     checksum = hashlib.sha256(raw.strip().encode("utf-8")).hexdigest()
     token = get_access_token_model().objects.select_related("application").filter(token_checksum=checksum).first()
     if token is None or token.application is None:
-        raise Refused(401, "login", "Jeton d’accès inconnu.", reason="unknown_token")
-    tags = [scope[len(CONNECTION_PREFIX) :] for scope in token.scope.split() if scope.startswith(CONNECTION_PREFIX)]
+        raise FhirError("Jeton d’accès inconnu.", status=401, code="login", reason="unknown_token")
+    scopes = frozenset(token.scope.split())
+    tags = [scope[len(CONNECTION_PREFIX) :] for scope in scopes if scope.startswith(CONNECTION_PREFIX)]
     connection = None
     if len(tags) == 1:
         try:
@@ -88,19 +128,43 @@ def _authenticate(request: HttpRequest) -> ApiCall:
         except ValueError:
             connection = None
     if connection is None:
-        raise Refused(401, "login", "Ce jeton n’est rattaché à aucun service connecté.", reason="unknown_connection")
-    call = ApiCall(connection=connection, actor=ServiceActor.for_service(connection.service), token_id=token.pk)
-    request.catalogue_call = call  # for the refusal trace
+        raise FhirError(
+            "Ce jeton n’est rattaché à aucun service connecté.", status=401, code="login", reason="unknown_connection"
+        )
+    client = ServiceClient(
+        connection=connection,
+        actor=ServiceActor.for_service(connection.service),
+        token_id=token.pk,
+        token_scopes=scopes,
+    )
+    request.fhir_client = client  # for the refusal trace
     if token.is_expired():
-        raise Refused(401, "expired", "Jeton d’accès expiré ou révoqué.", reason="expired_token")
+        raise FhirError("Jeton d’accès expiré ou révoqué.", status=401, code="expired", reason="expired_token")
     if connection.status == ConnectionStatus.DISCONNECTED:
-        raise Refused(401, "expired", "Le patient a déconnecté ce service.", reason="disconnected")
+        raise FhirError("Le patient a déconnecté ce service.", status=401, code="expired", reason="disconnected")
     _rate_limit(token.pk)
     if connection.service.status != ServiceStatus.ONLINE:
-        raise Refused(403, "suspended", "Ce service n’est plus autorisé à échanger des données.", reason="suspended")
+        raise FhirError(
+            "Ce service n’est plus autorisé à échanger des données.", status=403, code="forbidden", reason="suspended"
+        )
     if connection.status != ConnectionStatus.ACTIVE or connection.needs_reapproval:
-        raise Refused(403, "forbidden", "Le patient doit confirmer cette connexion.", reason="reapproval")
-    return call
+        raise FhirError(
+            "Le patient doit confirmer cette connexion.", status=403, code="forbidden", reason="reapproval"
+        )
+    _check_patient_parameter(request, client)
+    return client
+
+
+def _check_patient_parameter(request: HttpRequest, client: ServiceClient) -> None:
+    """A search naming another patient is refused outright (403), with nothing of that patient."""
+    own = str(client.patient.public_id)
+    for name in ("patient", "subject", "actor"):
+        for value in request.GET.getlist(name):
+            wanted = value.rsplit("Patient/", 1)[-1]
+            if wanted != own:
+                raise FhirError(
+                    "Ce jeton ne concerne pas ce patient.", status=403, code="forbidden", reason="foreign_patient"
+                )
 
 
 def _rate_limit(token_id: int) -> None:
@@ -115,187 +179,10 @@ def _rate_limit(token_id: int) -> None:
         count = 1
     if count > limit:
         retry = 60 - int(time.time()) % 60
-        raise Refused(
-            429,
-            "throttled",
+        raise FhirError(
             "Trop de requêtes : réessayez dans une minute.",
+            status=429,
+            code="throttled",
             reason="rate_limited",
             headers={"Retry-After": str(retry)},
         )
-
-
-def _require_scope(call: ApiCall, scope: str, request: HttpRequest) -> None:
-    token = get_access_token_model().objects.get(pk=call.token_id)
-    if scope not in token.scope.split() or not policy.can_service_use(call.connection, scope):
-        raise Refused(
-            403,
-            "forbidden",
-            "Le patient n’a pas autorisé ce service pour cette opération.",
-            reason="scope",
-        )
-    wanted = request.GET.get("patient") or request.GET.get("subject", "").removeprefix("Patient/")
-    if wanted and wanted != str(call.patient.public_id):
-        raise Refused(403, "forbidden", "Ce jeton ne concerne pas ce patient.", reason="foreign_patient")
-
-
-def _check_subject(call: ApiCall, reference: str | None) -> None:
-    if reference is not None and reference != f"Patient/{call.patient.public_id}":
-        raise Refused(403, "forbidden", "Ce jeton ne concerne pas ce patient.", reason="foreign_patient")
-
-
-def endpoint(*, read: str, write: str | None = None):
-    """Bearer-token view: GET needs `read`, POST needs `write`; refusals answered and traced."""
-
-    def decorator(view):
-        @csrf_exempt  # bearer tokens, no cookies: nothing to forge across sites
-        @login_not_required
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            allowed = ["GET"] + (["POST"] if write else [])
-            if request.method not in allowed:
-                response = _outcome(405, "not-supported", "Méthode non prise en charge.")
-                response["Allow"] = ", ".join(allowed)
-                return response
-            try:
-                call = _authenticate(request)
-                _require_scope(call, read if request.method == "GET" else write, request)
-                return view(request, call, *args, **kwargs)
-            except Refused as refusal:
-                call = getattr(request, "catalogue_call", None)
-                services.api_refusal_record(
-                    by=call.actor if call else None,
-                    patient=call.patient if call else None,
-                    reason=refusal.reason,
-                    method=request.method,
-                    path=request.path[:200],
-                )
-                return _outcome(refusal.status, refusal.code, refusal.text, refusal.headers)
-            except fhir.FhirInputError as error:
-                services.api_refusal_record(
-                    by=call.actor, patient=call.patient, reason="invalid", method=request.method, path=request.path
-                )
-                return _outcome(400, "structure", str(error))
-            except Http404:
-                services.api_refusal_record(
-                    by=call.actor, patient=call.patient, reason="not_found", method=request.method, path=request.path
-                )
-                return _outcome(404, "not-found", "Ressource introuvable.")
-
-        return wrapped
-
-    return decorator
-
-
-def _read_record(call: ApiCall, resource: str, *, target=None, count: int | None = None) -> None:
-    data = {"resource": resource}
-    if count is not None:
-        data["count"] = count
-    record(Action.SERVICE_API_READ, actor=call.actor, patient=call.patient, target=target, **data)
-
-
-# --- Observation (measures) ------------------------------------------------------------------------------
-
-
-@endpoint(read=Scope.MEASURES_READ, write=Scope.MEASURES_WRITE)
-def observations(request: HttpRequest, call: ApiCall) -> HttpResponse:
-    if request.method == "POST":
-        data = fhir.load(request.body, "Observation")
-        _check_subject(call, fhir.subject_reference(data))
-        measure = services.service_measure_add(
-            connection=call.connection, data=fhir.parse_observation(data), by=call.actor
-        )
-        response = _json(fhir.to_observation(measure, call.patient), status=201)
-        response["Location"] = f"{_base(request)}Observation/{measure.public_id}"
-        return response
-    items = list(policy.service_measures_visible(call.connection)[:100])
-    _read_record(call, "Observation", count=len(items))
-    return _json(fhir.bundle([fhir.to_observation(m, call.patient) for m in items], _base(request)))
-
-
-@endpoint(read=Scope.MEASURES_READ)
-def observation(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
-    measure = policy.service_measures_visible(call.connection).filter(public_id=public_id).first()
-    if measure is None:
-        raise Http404
-    _read_record(call, "Observation", target=measure)
-    return _json(fhir.to_observation(measure, call.patient))
-
-
-# --- Appointment (agenda) --------------------------------------------------------------------------------
-
-
-@endpoint(read=Scope.AGENDA_READ, write=Scope.AGENDA_WRITE)
-def appointments(request: HttpRequest, call: ApiCall) -> HttpResponse:
-    if request.method == "POST":
-        data = fhir.parse_appointment(fhir.load(request.body, "Appointment"))
-        for reference in data.pop("references"):
-            if reference.startswith("Patient/"):
-                _check_subject(call, reference)
-        try:
-            appointment = services.service_appointment_add(connection=call.connection, by=call.actor, **data)
-        except services.NotAllowed as error:
-            raise fhir.FhirInputError(str(error)) from error
-        response = _json(fhir.to_appointment(appointment, call.patient), status=201)
-        response["Location"] = f"{_base(request)}Appointment/{appointment.public_id}"
-        return response
-    items = list(policy.service_appointments_visible(call.connection)[:100])
-    _read_record(call, "Appointment", count=len(items))
-    return _json(fhir.bundle([fhir.to_appointment(a, call.patient) for a in items], _base(request)))
-
-
-@endpoint(read=Scope.AGENDA_READ)
-def appointment(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
-    item = policy.service_appointments_visible(call.connection).filter(public_id=public_id).first()
-    if item is None:
-        raise Http404
-    _read_record(call, "Appointment", target=item)
-    return _json(fhir.to_appointment(item, call.patient))
-
-
-# --- DocumentReference and Binary (documents) ------------------------------------------------------------
-
-
-@endpoint(read=Scope.DOCUMENTS_READ, write=Scope.DOCUMENTS_WRITE)
-def document_references(request: HttpRequest, call: ApiCall) -> HttpResponse:
-    if request.method == "POST":
-        data = fhir.load(request.body, "DocumentReference")
-        _check_subject(call, fhir.subject_reference(data))
-        parsed = fhir.parse_document_reference(data)
-        try:
-            document = services.service_document_add(connection=call.connection, by=call.actor, **parsed)
-        except ValidationError as error:
-            raise fhir.FhirInputError(" ".join(error.messages)) from error
-        except services.NotAllowed as error:
-            raise fhir.FhirInputError(str(error)) from error
-        response = _json(fhir.to_document_reference(document, _base(request)), status=201)
-        response["Location"] = f"{_base(request)}DocumentReference/{document.public_id}"
-        return response
-    documents = policy.service_documents_visible(call.connection).select_related("patient")
-    category = request.GET.get("category")
-    if category:
-        documents = documents.filter(category=category)
-    items = list(documents[:100])
-    _read_record(call, "DocumentReference", count=len(items))
-    return _json(fhir.bundle([fhir.to_document_reference(d, _base(request)) for d in items], _base(request)))
-
-
-@endpoint(read=Scope.DOCUMENTS_READ)
-def document_reference(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
-    document = policy.service_document_for(call.connection, public_id)
-    _read_record(call, "DocumentReference", target=document)
-    return _json(fhir.to_document_reference(document, _base(request)))
-
-
-@endpoint(read=Scope.DOCUMENTS_READ)
-def binary(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
-    from dossier.services import document_content
-
-    document = policy.service_document_for(call.connection, public_id)
-    content = document_content(document)
-    _read_record(call, "Binary", target=document)
-    if fhir.FHIR_JSON in request.headers.get("Accept", ""):
-        return _json(fhir.to_binary(document, content))
-    response = HttpResponse(content, content_type=document.content_type)
-    response["Content-Disposition"] = "attachment"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from dossier.views import pro, share
 from espace_sante import views
+from espace_sante.fhir import views as fhir_views
 from profil import views as profil_views
 
 urlpatterns = [
@@ -17,7 +18,8 @@ urlpatterns = [
     path("catalogue/", include("catalogue.urls")),
     # OAuth 2.0 for connected services: our consent page + DOT's token and revocation endpoints
     path("oauth/", include("catalogue.oauth_urls")),
-    path("api/v1/", include("catalogue.api_urls")),
+    path("api/v1/", include("espace_sante.fhir.urls")),
+    re_path(r"^api/(?P<rest>.*)$", fhir_views.not_found),
     path("pro/patients/", pro.patient_search, name="pro_search"),
     path("pro/patients/<uuid:public_id>/", pro.patient_record, name="pro_record"),
     path("pro/patients/<uuid:public_id>/acces/", pro.access_request, name="pro_access_request"),

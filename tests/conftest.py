@@ -34,6 +34,37 @@ PERSONA_USERS = {
 
 
 @pytest.fixture(autouse=True)
+def _fhir_responses_validated(monkeypatch):
+    """Every FHIR JSON response of the test (test client or live server) is valid FHIR R4 for FHIR.js (tests/fhir_validator)."""
+    import json as json_module
+
+    from django.core.handlers.base import BaseHandler
+
+    from tests.fhir_validator import shared_validator
+
+    seen = []
+    original = BaseHandler.get_response
+
+    def get_response(handler, http_request):
+        response = original(handler, http_request)
+        if response.get("Content-Type", "").startswith("application/fhir+json") and response.content:
+            seen.append((f"{http_request.method} {http_request.get_full_path()}", response.content))
+        return response
+
+    monkeypatch.setattr(BaseHandler, "get_response", get_response)
+    yield seen
+    if not seen:
+        return
+    validator = shared_validator()
+    problems = []
+    for where, body in seen:
+        errors = validator.errors(json_module.loads(body))
+        if errors:
+            problems.append(f"{where}: {errors[:5]}")
+    assert problems == [], "FHIR responses that are not valid R4:\n" + "\n".join(problems)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache():
     """Throttling counters and sessions live in Redis: each test starts from none of its own keys."""
     yield

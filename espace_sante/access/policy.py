@@ -1188,22 +1188,35 @@ def can_service_use(connection, scope: str) -> bool:
     - the patient's space is active;
     - one of the purposes the patient accepted grants this scope.
     """
+    return can_service_exchange(connection) and scope in connection.granted_scopes()
+
+
+def service_patient_visible(connection):
+    """The Patient resource a connected service may read: the connected profile itself, while the connection
+    may exchange data (its identity is what every SMART client reads first)."""
+    from accounts.models import Patient
+
+    if not can_service_exchange(connection):
+        return Patient.objects.none()
+    return Patient.objects.filter(pk=connection.patient_id)
+
+
+def can_service_exchange(connection) -> bool:
+    """The connection is live for data exchange: active, confirmed after majority, service online, space open."""
     from catalogue.enums import ConnectionStatus, ServiceStatus
 
-    if connection.status != ConnectionStatus.ACTIVE:
-        return False
-    if connection.needs_reapproval:
-        return False
-    if connection.service.status != ServiceStatus.ONLINE:
-        return False
-    if not has_active_space(connection.patient):
-        return False
-    return scope in connection.granted_scopes()
+    return (
+        connection.status == ConnectionStatus.ACTIVE
+        and not connection.needs_reapproval
+        and connection.service.status == ServiceStatus.ONLINE
+        and has_active_space(connection.patient)
+    )
 
 
 def service_documents_visible(connection):
     """Documents a connected service may read: those the patient sees, in the categories of the accepted
-    purposes; never a document kept from representatives when a representative made the connection."""
+    purposes; never a document kept from representatives when a representative made the connection, nor one
+    the patient masked from professionals (a service sees no more than the care team)."""
     from catalogue.enums import Scope
     from dossier.models import Document
 
@@ -1213,6 +1226,7 @@ def service_documents_visible(connection):
     documents = documents.filter(
         Q(visible_to_patient_from__isnull=True) | Q(visible_to_patient_from__lte=timezone.now())
     )
+    documents = documents.filter(hidden_from_professionals=False)
     if connection.connected_by_id != connection.patient.user_id:
         documents = documents.filter(hidden_from_representatives=False)
     return documents.order_by("-care_date", "-added_at")

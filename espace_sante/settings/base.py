@@ -310,3 +310,17 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["measures:read"],
 }
+
+
+# --- FHIR R4 server (/api/v1/, espace_sante/fhir/) ---------------------------------------------------------------
+# Each app serves its own resource types; the catalogue authenticates the connected services' bearer tokens.
+FHIR_RESOURCES = [
+    "accounts.api.PatientResource",
+    "dossier.api.DocumentReferenceResource",
+    "dossier.api.BinaryResource",
+]
+FHIR_AUTHENTICATOR = "catalogue.api.authenticate"
+FHIR_CAPABILITY_DATE = "2026-12-06"
+FHIR_AUTHORIZE_URL_NAME = "oauth2_provider:authorize"
+FHIR_TOKEN_URL_NAME = "oauth2_provider:token"
+FHIR_REVOKE_URL_NAME = "oauth2_provider:revoke-token"
