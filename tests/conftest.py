@@ -35,7 +35,7 @@ PERSONA_USERS = {
 
 @pytest.fixture(autouse=True)
 def _fhir_responses_validated(monkeypatch):
-    """Every FHIR JSON response of the test (test client or live server) is valid FHIR R4 for FHIR.js (tests/fhir_validator)."""
+    """Every FHIR JSON response of the test (test client or live server) is valid R4 for FHIR.js."""
     import json as json_module
 
     from django.core.handlers.base import BaseHandler

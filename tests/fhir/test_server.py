@@ -5,14 +5,15 @@ Every response body here is also validated by FHIR.js (tests/conftest.py validat
 
 import datetime
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from dossier.api import CATEGORY_SYSTEM
 from dossier.enums import DocumentCategory
 from dossier.models import Document
-from dossier.api import CATEGORY_SYSTEM
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
 from tests.catalogue.helpers import connect_and_get_tokens, make_service
@@ -140,7 +141,7 @@ def test_page_links_cannot_be_forged_or_moved_to_another_search(personas, api):
 
 
 def test_count_sort_date_prefixes_and_tokens(personas, api):
-    start = timezone.make_aware(datetime.datetime(2026, 3, 1, 12))
+    start = datetime.datetime(2026, 3, 1, 12, tzinfo=ZoneInfo("Europe/Paris"))
     documents = biology(personas.camille, 5, start=start)  # 1st to 5th of March 2026
     by_day = {d.title: str(d.public_id) for d in documents}
 
