@@ -19,7 +19,7 @@ urlpatterns = [
     # OAuth 2.0 for connected services: our consent page + DOT's token and revocation endpoints
     path("oauth/", include("catalogue.oauth_urls")),
     path("api/v1/", include("espace_sante.fhir.urls")),
-    re_path(r"^api/(?P<rest>.*)$", fhir_views.not_found),
+    re_path(r"^api/", fhir_views.not_found),
     path("pro/patients/", pro.patient_search, name="pro_search"),
     path("pro/patients/<uuid:public_id>/", pro.patient_record, name="pro_record"),
     path("pro/patients/<uuid:public_id>/acces/", pro.access_request, name="pro_access_request"),

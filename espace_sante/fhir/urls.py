@@ -11,15 +11,15 @@ app_name = "api"
 
 def _routes() -> list:
     routes = [path("metadata", views.metadata, name="metadata")]
-    for name in resources():
-        routes += [
-            path(f"{name}/_search", views.search_endpoint, {"resource_type": name}, name=f"{name}-search"),
-            path(
-                f"{name}/<str:resource_id>", views.instance_endpoint, {"resource_type": name}, name=f"{name}-instance"
-            ),
-            path(name, views.type_endpoint, {"resource_type": name}, name=f"{name}-type"),
-        ]
-    return routes + [re_path(r"^(?P<rest>.*)$", views.not_found, name="not_found")]
+    for name, resource in resources().items():
+        kwargs = {"resource_type": name}
+        searchable = "search-type" in resource.interactions
+        if searchable:
+            routes.append(path(f"{name}/_search", views.search_endpoint, kwargs, name=f"{name}-search"))
+        routes.append(path(f"{name}/<str:resource_id>", views.instance_endpoint, kwargs, name=f"{name}-instance"))
+        if searchable or "create" in resource.interactions:
+            routes.append(path(name, views.type_endpoint, kwargs, name=f"{name}-type"))
+    return routes + [re_path(r"^.*$", views.not_found, name="not_found")]
 
 
 urlpatterns = _routes()

@@ -175,6 +175,6 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @login_not_required
-def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+def not_found(request: HttpRequest, **kwargs) -> HttpResponse:
     """Every other path under /api/: an OperationOutcome, never the portal's HTML 404."""
     return outcome_response(404, "not-found", "Aucune ressource FHIR à cette adresse.")

@@ -11,6 +11,8 @@ from tests.access.rows import PATIENT_PAGE, PATIENT_POST, UNKNOWN, row
 PATIENT_OBJECT = row(anonymous=302, patient=404, pro=403, agent=403)
 API = row(anonymous=401, patient=401, pro=401, agent=401)
 POST_ONLY = row(anonymous=405, patient=405, pro=405, agent=405)
+FHIR_POST_ONLY = POST_ONLY  # [base]/<type>/_search: an OperationOutcome 405 to a GET
+FHIR_UNKNOWN = (("resource_id", UNKNOWN[0][1]),)
 
 ROWS = {
     ("catalogue:index", ()): PATIENT_PAGE,
@@ -22,11 +24,15 @@ ROWS = {
     ("oauth2_provider:authorize", ()): row(anonymous=302, patient=400, pro=403, agent=403),
     ("oauth2_provider:token", ()): POST_ONLY,
     ("oauth2_provider:revoke-token", ()): POST_ONLY,
-    ("api:observations", ()): API,
-    ("api:observation", UNKNOWN): API,
-    ("api:appointments", ()): API,
-    ("api:appointment", UNKNOWN): API,
-    ("api:document_references", ()): API,
-    ("api:document_reference", UNKNOWN): API,
-    ("api:binary", UNKNOWN): API,
+    ("api:metadata", ()): row(anonymous=200, patient=200, pro=200, agent=200),
+    ("api:not_found", ()): row(anonymous=404, patient=404, pro=404, agent=404),
+    **{(f"api:{name}-type", ()): API for name in ("Patient", "Observation", "Appointment", "DocumentReference")},
+    **{
+        (f"api:{name}-search", ()): FHIR_POST_ONLY
+        for name in ("Patient", "Observation", "Appointment", "DocumentReference")
+    },
+    **{
+        (f"api:{name}-instance", FHIR_UNKNOWN): API
+        for name in ("Patient", "Observation", "Appointment", "DocumentReference", "Binary")
+    },
 }
