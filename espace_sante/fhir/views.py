@@ -3,6 +3,7 @@ and an OperationOutcome for every other path under /api/. Bearer tokens, no cook
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,9 +17,9 @@ from espace_sante.fhir.registry import Context, Resource, authenticate, resource
 API_ROOT = "/api/v1"
 
 
-def fhir_base(request: HttpRequest) -> str:
-    """The FHIR base URL as the client reached it (the `aud` of its tokens), without a trailing slash."""
-    return request.build_absolute_uri(API_ROOT)
+def fhir_base(request: HttpRequest | None = None) -> str:
+    """The FHIR base URL (the public site's, SITE_URL: what tokens' `aud` names), without a trailing slash."""
+    return settings.SITE_URL.rstrip("/") + API_ROOT
 
 
 def _not_allowed(allowed: list[str]) -> HttpResponse:
@@ -169,7 +170,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
     except FhirError as error:
         return outcome_response(error.status, error.code, error.text)
     base = fhir_base(request)
-    site = request.build_absolute_uri("/").rstrip("/")
+    site = settings.SITE_URL.rstrip("/")
     return fhir_response(capability_statement(base, site))
 
 
