@@ -45,6 +45,7 @@ class Validator:
     def close(self) -> None:
         self._process.stdin.close()
         self._process.wait(timeout=10)
+        self._process.stdout.close()
 
 
 @functools.cache
