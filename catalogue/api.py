@@ -3,12 +3,13 @@
 Every call is traced in the patient's access history under the service's name (role "system"), and a
 refused call too whenever the token tells which patient it concerns. Errors are FHIR OperationOutcomes:
 401 (no, unknown, expired or revoked token; ended connection), 403 (scope not consented, suspended
-service, another patient), 404 (missing or out of scope), 400 (malformed FHIR), 429 (rate limit).
+service, another patient), 404 (missing or out of scope), 400 (malformed FHIR), 409 (an identifier the
+service already sent), 429 (rate limit).
 """
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import wraps
 from uuid import UUID
 
@@ -20,6 +21,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import get_access_token_model
 
+from agenda.fhir import appointment_from_fhir, appointment_to_fhir
+from agenda.services import DuplicateIdentifier as AgendaDuplicate
+from agenda.services import entry_add_from_service
 from catalogue import fhir, services
 from catalogue.actor import ServiceActor
 from catalogue.enums import ConnectionStatus, Scope, ServiceStatus
@@ -28,6 +32,10 @@ from catalogue.oauth import CONNECTION_PREFIX
 from espace_sante.access import policy
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
+from espace_sante.fhir.errors import FhirInputError
+from profil.fhir import observation_from_fhir, observation_to_fhir
+from profil.services import DuplicateIdentifier as ProfilDuplicate
+from profil.services import measure_add_from_service
 
 DEFAULT_RATE_PER_MINUTE = 120
 
@@ -170,11 +178,16 @@ def endpoint(*, read: str, write: str | None = None):
                     path=request.path[:200],
                 )
                 return _outcome(refusal.status, refusal.code, refusal.text, refusal.headers)
-            except fhir.FhirInputError as error:
+            except FhirInputError as error:
+                duplicate = error.code == "duplicate"
                 services.api_refusal_record(
-                    by=call.actor, patient=call.patient, reason="invalid", method=request.method, path=request.path
+                    by=call.actor,
+                    patient=call.patient,
+                    reason="duplicate" if duplicate else "invalid",
+                    method=request.method,
+                    path=request.path,
                 )
-                return _outcome(400, "structure", str(error))
+                return _outcome(409 if duplicate else 400, error.code, str(error))
             except Http404:
                 services.api_refusal_record(
                     by=call.actor, patient=call.patient, reason="not_found", method=request.method, path=request.path
@@ -184,6 +197,10 @@ def endpoint(*, read: str, write: str | None = None):
         return wrapped
 
     return decorator
+
+
+def _patient_reference(call: ApiCall) -> str:
+    return f"Patient/{call.patient.public_id}"
 
 
 def _read_record(call: ApiCall, resource: str, *, target=None, count: int | None = None) -> None:
@@ -201,15 +218,22 @@ def observations(request: HttpRequest, call: ApiCall) -> HttpResponse:
     if request.method == "POST":
         data = fhir.load(request.body, "Observation")
         _check_subject(call, fhir.subject_reference(data))
-        measure = services.service_measure_add(
-            connection=call.connection, data=fhir.parse_observation(data), by=call.actor
-        )
-        response = _json(fhir.to_observation(measure, call.patient), status=201)
+        parsed = observation_from_fhir(data, patient=call.patient)
+        try:
+            measure = measure_add_from_service(
+                patient=call.patient, service=call.connection.service, by=call.actor, **asdict(parsed)
+            )
+        except ProfilDuplicate as error:
+            raise FhirInputError(str(error), code="duplicate") from error
+        except ValidationError as error:
+            raise FhirInputError(" ".join(error.messages), code="value") from error
+        response = _json(observation_to_fhir(measure, patient_reference=_patient_reference(call)), status=201)
         response["Location"] = f"{_base(request)}Observation/{measure.public_id}"
         return response
     items = list(policy.service_measures_visible(call.connection)[:100])
     _read_record(call, "Observation", count=len(items))
-    return _json(fhir.bundle([fhir.to_observation(m, call.patient) for m in items], _base(request)))
+    reference = _patient_reference(call)
+    return _json(fhir.bundle([observation_to_fhir(m, patient_reference=reference) for m in items], _base(request)))
 
 
 @endpoint(read=Scope.MEASURES_READ)
@@ -218,7 +242,7 @@ def observation(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
     if measure is None:
         raise Http404
     _read_record(call, "Observation", target=measure)
-    return _json(fhir.to_observation(measure, call.patient))
+    return _json(observation_to_fhir(measure, patient_reference=_patient_reference(call)))
 
 
 # --- Appointment (agenda) --------------------------------------------------------------------------------
@@ -227,20 +251,29 @@ def observation(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
 @endpoint(read=Scope.AGENDA_READ, write=Scope.AGENDA_WRITE)
 def appointments(request: HttpRequest, call: ApiCall) -> HttpResponse:
     if request.method == "POST":
-        data = fhir.parse_appointment(fhir.load(request.body, "Appointment"))
-        for reference in data.pop("references"):
-            if reference.startswith("Patient/"):
+        data = fhir.load(request.body, "Appointment")
+        participants = data.get("participant") if isinstance(data.get("participant"), list) else []
+        for participant in participants:
+            actor = participant.get("actor") if isinstance(participant, dict) else None
+            reference = actor.get("reference") if isinstance(actor, dict) else None
+            if isinstance(reference, str) and reference.startswith("Patient/"):
                 _check_subject(call, reference)
+        parsed = appointment_from_fhir(data, patient=call.patient)
         try:
-            appointment = services.service_appointment_add(connection=call.connection, by=call.actor, **data)
-        except services.NotAllowed as error:
-            raise fhir.FhirInputError(str(error)) from error
-        response = _json(fhir.to_appointment(appointment, call.patient), status=201)
-        response["Location"] = f"{_base(request)}Appointment/{appointment.public_id}"
+            entry = entry_add_from_service(
+                patient=call.patient, service=call.connection.service, by=call.actor, **asdict(parsed)
+            )
+        except AgendaDuplicate as error:
+            raise FhirInputError(str(error), code="duplicate") from error
+        except ValidationError as error:
+            raise FhirInputError(" ".join(error.messages), code="value") from error
+        response = _json(appointment_to_fhir(entry, patient_reference=_patient_reference(call)), status=201)
+        response["Location"] = f"{_base(request)}Appointment/{entry.public_id}"
         return response
     items = list(policy.service_appointments_visible(call.connection)[:100])
     _read_record(call, "Appointment", count=len(items))
-    return _json(fhir.bundle([fhir.to_appointment(a, call.patient) for a in items], _base(request)))
+    reference = _patient_reference(call)
+    return _json(fhir.bundle([appointment_to_fhir(a, patient_reference=reference) for a in items], _base(request)))
 
 
 @endpoint(read=Scope.AGENDA_READ)
@@ -249,7 +282,7 @@ def appointment(request: HttpRequest, call: ApiCall, public_id) -> HttpResponse:
     if item is None:
         raise Http404
     _read_record(call, "Appointment", target=item)
-    return _json(fhir.to_appointment(item, call.patient))
+    return _json(appointment_to_fhir(item, patient_reference=_patient_reference(call)))
 
 
 # --- DocumentReference and Binary (documents) ------------------------------------------------------------
