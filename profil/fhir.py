@@ -291,9 +291,12 @@ def _effective(data: dict) -> tuple[datetime.datetime | None, datetime.date]:
     raw = data.get("effectiveDateTime", data.get("effectiveInstant"))
     if not isinstance(raw, str):
         raise FhirInputError("« effectiveDateTime » (la date de la mesure) est obligatoire.", code="required")
+    moment = day = None
     try:
-        moment = parse_datetime(raw)
-        day = None if moment else parse_date(raw)
+        if len(raw) == len("AAAA-MM-JJ"):  # a date alone (parse_datetime would take it as naive midnight)
+            day = parse_date(raw)
+        else:
+            moment = parse_datetime(raw)
     except ValueError:  # well formed but impossible: 30 February, an offset of 99 hours
         moment = day = None
     if moment is not None and timezone.is_naive(moment):
