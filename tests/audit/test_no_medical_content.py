@@ -82,7 +82,7 @@ CALLS = record_calls()
 
 def test_the_walk_finds_the_call_sites():
     assert len(CALLS) > 80
-    assert {"title", "subject", "body", "original_filename", "description", "reason"} <= MEDICAL_TEXT
+    assert {"title", "subject", "body", "original_filename", "note", "reason"} <= MEDICAL_TEXT
 
 
 def test_every_action_declares_its_details():
