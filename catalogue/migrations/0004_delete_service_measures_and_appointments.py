@@ -14,14 +14,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='servicemeasure',
-            name='connection',
-        ),
-        migrations.RemoveField(
-            model_name='servicemeasure',
-            name='patient',
-        ),
         migrations.DeleteModel(
             name='ServiceAppointment',
         ),
