@@ -126,7 +126,9 @@ def _date_label(ordinal: float) -> str:
 
 def measure_chart(kind: str, measures) -> Chart | None:
     """A time chart of one measure (two lines for blood pressure), oldest first. None below two points."""
-    measures = sorted((m for m in measures if m.kind == kind), key=lambda m: (m.measured_on, m.created_at))
+    measures = sorted(
+        (m for m in measures if m.kind == kind), key=lambda m: (m.measured_on, m.measured_at or m.created_at)
+    )
     if len(measures) < 2:
         return None
     spec = MEASURES[kind]

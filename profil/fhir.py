@@ -13,7 +13,10 @@ glucose, 180.156 g/mol. A unit of the other kind than its code is refused, never
 read back as 2339-0 in g/L only: the code always matches the unit given, and the molar value, a rounding of
 ours, is not offered as if it had been measured.
 
-Anything we cannot take raises FhirInputError (French message): nothing is stored.
+Out, the category is vital-signs, except glucose and HbA1c (laboratory), pain (survey) and steps (activity);
+a service's measure names the service in `device.display` and `meta.source`. Counts and scores (steps, pain)
+may also come in as valueInteger. Anything we cannot take raises FhirInputError
+(French message): nothing is stored.
 """
 
 import datetime
@@ -370,6 +373,11 @@ def observation_from_fhir(data: dict, *, patient) -> MeasureInput:
     if kind == MeasureKind.TENSION:
         systolic, diastolic = _blood_pressure(data)
         value, value2 = _rounded(kind, systolic), _rounded(kind, diastolic)
+    elif kind in (MeasureKind.PAS, MeasureKind.DOULEUR) and "valueInteger" in data:  # a count, a score
+        raw = data["valueInteger"]
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise FhirInputError("« valueInteger » doit être un nombre entier.", code="value")
+        value, value2 = Decimal(raw), None
     else:
         raw, unit = _quantity(data.get("valueQuantity"), "valueQuantity")
         value, value2 = _rounded(kind, _convert(kind, codes, raw, unit)), None

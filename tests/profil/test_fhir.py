@@ -214,3 +214,16 @@ def test_another_patient_and_bad_shapes_are_refused():
     ):
         with pytest.raises(FhirInputError):
             observation_from_fhir(broken, patient=ADULT)
+
+
+def test_steps_and_pain_may_come_as_integers():
+    data = observation("41950-7", valueInteger=10234)
+    parsed = observation_from_fhir(data, patient=ADULT)
+    assert (parsed.kind, parsed.value) == ("pas", 10234)
+    out = observation_to_fhir(stored(parsed), patient_reference="Patient/x")
+    Observation.model_validate(out)
+    assert out["code"]["coding"][0]["code"] == "55423-8" and out["valueQuantity"]["code"] == "{steps}"
+    with pytest.raises(FhirInputError, match="n’est pas plausible"):
+        observation_from_fhir(observation("72514-3", valueInteger=11), patient=ADULT)
+    with pytest.raises(FhirInputError, match="entier"):
+        observation_from_fhir(observation("72514-3", valueInteger=4.5), patient=ADULT)
