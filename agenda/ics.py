@@ -100,7 +100,7 @@ def event_lines(entry: AgendaEntry, *, detail: str, owner_pk: int | None, stamp:
     if detail == FeedDetail.FULL:
         if entry.address:
             lines.append(f"LOCATION:{escape_text(entry.address)}")
-        description = "\n".join(part for part in (entry.specialty, entry.note) if part)
+        description = "\n".join(part for part in (entry.specialty, entry.note, entry.source_label) if part)
         if description:
             lines.append(f"DESCRIPTION:{escape_text(description)}")
     lines.append("STATUS:CANCELLED" if entry.status == EntryStatus.CANCELLED else "STATUS:CONFIRMED")

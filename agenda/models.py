@@ -33,6 +33,10 @@ class AgendaEntryQuerySet(models.QuerySet):
 class AgendaEntry(TimestampedModel):
     """An appointment (with a professional or a health service) or a free reminder, in a patient's agenda.
 
+    Entered by the patient or a representative, or sent by a connected service through the FHIR API
+    (`source` SERVICE, `source_service` names it when known, `source_identifier` is its Appointment.identifier).
+    `version` and `updated_at` are FHIR's meta.versionId and meta.lastUpdated.
+
     Times are stored in UTC and always shown in Europe/Paris. An all-day entry (a reminder without a time)
     starts at local midnight and ends at the next local midnight.
     """
@@ -55,6 +59,16 @@ class AgendaEntry(TimestampedModel):
     ends_at = models.DateTimeField("fin", null=True, blank=True)
     all_day = models.BooleanField("toute la journée", default=False)
     note = EncryptedTextField("note", blank=True, default="")
+    source_service = models.ForeignKey(
+        "catalogue.Service",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # the entry keeps naming who sent it; services are dereferenced, not deleted
+        related_name="+",
+        verbose_name="transmis par le service",
+    )
+    source_identifier = models.CharField("identifiant chez le service", max_length=200, blank=True, default="")
+    version = models.PositiveIntegerField("version", default=1)
 
     objects = AgendaEntryQuerySet.as_manager()
 
@@ -73,6 +87,20 @@ class AgendaEntry(TimestampedModel):
                 | Q(kind=EntryKind.REMINDER, title__gt=""),
                 name="agenda_entry_named",
             ),
+            models.CheckConstraint(
+                condition=Q(source_service__isnull=True) | Q(source=EntrySource.SERVICE),
+                name="agenda_entry_service_source",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "source_service", "source_identifier"],
+                condition=~Q(source_identifier=""),
+                name="agenda_entry_source_identifier_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(source_service__isnull=False) | Q(source_identifier=""),
+                name="agenda_entry_identifier_needs_service",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="agenda_entry_version_positive"),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +130,13 @@ class AgendaEntry(TimestampedModel):
         if self.kind == EntryKind.REMINDER:
             return self.title
         return f"Rendez-vous : {self.professional_name}"
+
+    @property
+    def source_label(self) -> str:
+        """ "ajouté par <service>" for an entry a connected service sent, empty for the patient's own."""
+        if self.source_service_id:
+            return f"ajouté par {self.source_service.name}"
+        return "transmis par un service connecté" if self.source == EntrySource.SERVICE else ""
 
     @property
     def is_cancelled(self) -> bool:

@@ -6,15 +6,17 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import LegalRepresentation, Patient
 from agenda import prevention
 from agenda.enums import EntryKind, EntrySource, EntryStatus, PreventionState, ReminderKind
-from agenda.models import PARIS, AgendaEntry, AgendaSettings, PreventionItem
+from agenda.models import NOTE_MAX_LENGTH, PARIS, AgendaEntry, AgendaSettings, PreventionItem
+from agenda.times import instant_window
+from catalogue.models import Service
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.log import record
@@ -61,6 +63,7 @@ def entry_update(*, entry: AgendaEntry, by: Actor, **fields) -> AgendaEntry:
     for name in ENTRY_FIELDS:
         if name in fields:
             setattr(entry, name, fields[name])
+    entry.version += 1
     entry.full_clean()
     entry.save()
     record(Action.AGENDA_ENTRY_CHANGED, actor=by, patient=entry.patient, target=entry)
@@ -72,11 +75,12 @@ def entry_cancel(*, entry: AgendaEntry, by: Actor) -> None:
     """Planned → cancelled (compare-and-set: a double submit changes nothing). No reminder follows."""
     _check_actor(by, entry.patient)
     updated = AgendaEntry.objects.filter(pk=entry.pk, status=EntryStatus.PLANNED).update(
-        status=EntryStatus.CANCELLED, updated_at=timezone.now()
+        status=EntryStatus.CANCELLED, updated_at=timezone.now(), version=F("version") + 1
     )
     if updated != 1:
         raise NotAllowed("Ce rendez-vous est déjà annulé.")
     entry.status = EntryStatus.CANCELLED
+    entry.version += 1
     record(Action.AGENDA_ENTRY_CANCELLED, actor=by, patient=entry.patient, target=entry)
 
 
@@ -87,19 +91,64 @@ def entry_delete(*, entry: AgendaEntry, by: Actor) -> None:
     entry.delete()
 
 
+class DuplicateIdentifier(NotAllowed):
+    """The service already sent an appointment with this identifier for this patient: nothing is stored."""
+
+
 @transaction.atomic
-def entry_receive_from_service(*, patient: Patient, service_name: str, **fields) -> AgendaEntry:
-    """An appointment pushed by a connected service (catalogue API) the patient authorised: no actor, the
-    source is shown as "transmis par un service connecté". The caller checks the connection."""
+def entry_add_from_service(
+    *,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime | None,
+    description: str = "",
+    professional_name: str = "",
+    identifier: str = "",
+    by: Actor,
+) -> AgendaEntry:
+    """An appointment sent by a connected service (FHIR Appointment) that the patient authorised: the caller
+    has checked the connection and its scope. The professional is the one the service named, else the service
+    itself; the description is kept as the entry's note. Dates must lie in the agenda's window (ten years either
+    way), like the patient's form. A second appointment with the same non-empty `identifier` from the same
+    service raises DuplicateIdentifier, and nothing is stored. Reminders, views and exports treat it like any
+    other entry; traced under the service's name."""
+    first, last = instant_window()
+    for moment in (starts_at, ends_at):
+        if moment is not None and not first <= moment <= last:
+            raise ValidationError(
+                f"Le rendez-vous doit avoir lieu entre le {first:%d/%m/%Y} et le {last:%d/%m/%Y}.", code="window"
+            )
+    if len(description.strip()) > NOTE_MAX_LENGTH:
+        raise ValidationError(f"La description ne doit pas dépasser {NOTE_MAX_LENGTH} caractères.", code="long")
+    identifier = (identifier or "").strip()
+    duplicate = DuplicateIdentifier(
+        "Ce service a déjà transmis un rendez-vous avec cet identifiant pour ce patient : "
+        "il n’est pas ajouté deux fois."
+    )
+    if (
+        identifier
+        and AgendaEntry.objects.filter(patient=patient, source_service=service, source_identifier=identifier).exists()
+    ):
+        raise duplicate
     entry = AgendaEntry(
         patient=patient,
         kind=EntryKind.APPOINTMENT,
         source=EntrySource.SERVICE,
-        **{name: fields[name] for name in ENTRY_FIELDS if name in fields},
+        source_service=service,
+        source_identifier=identifier,
+        professional_name=(professional_name.strip() or service.name)[:150],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        note=description.strip(),
     )
     entry.full_clean()
-    entry.save()
-    record(Action.AGENDA_ENTRY_CREATED, actor=None, patient=patient, target=entry, service=service_name[:100])
+    try:
+        with transaction.atomic():  # a concurrent twin hits the unique constraint: same answer
+            entry.save()
+    except IntegrityError as error:
+        raise duplicate from error
+    record(Action.AGENDA_ENTRY_CREATED, actor=by, patient=patient, target=entry)
     return entry
 
 

@@ -3,6 +3,7 @@
 import datetime
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from agenda.models import PARIS
 
@@ -33,3 +34,10 @@ def start_of_day(day: datetime.date) -> datetime.datetime:
 
 def next_day_start(day: datetime.date) -> datetime.datetime:
     return start_of_day(day + datetime.timedelta(days=1))
+
+
+def instant_window(now: datetime.datetime | None = None) -> tuple[datetime.datetime, datetime.datetime]:
+    """The earliest and latest instants an entry sent by a service may have: ten years either way of now."""
+    now = timezone.localtime(now or timezone.now(), datetime.UTC)
+    years = datetime.timedelta(days=365 * YEARS_AROUND + YEARS_AROUND // 4)
+    return now - years, now + years

@@ -1,13 +1,19 @@
-"""A dozen plausible referenced services, and one connection for Camille (idempotent)."""
+"""A dozen plausible referenced services, and one connection for Camille with the blood pressure readings the
+service sent (idempotent)."""
 
 import datetime
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
+from catalogue.actor import ServiceActor
 from catalogue.enums import ConnectionStatus, ServiceCategory, ServiceStatus
 from catalogue.models import Connection, Purpose, Service
 from catalogue.services import service_application_ensure
+from profil.enums import MeasureKind
+from profil.services import DuplicateIdentifier, measure_add_from_service
 
 MEASURES_WRITE = (
     "Importer mes mesures",
@@ -208,3 +214,29 @@ def seed_demo(personas) -> None:
             status=ConnectionStatus.ACTIVE,
         )
         connection.purposes.set(tensio.purposes.all())
+    _tensio_readings(tensio, personas.camille)
+
+
+# (days ago, hour, systolic, diastolic): what Camille's connected blood pressure monitor sent.
+TENSIO_READINGS = [(9, 8, "128", "82"), (6, 8, "124", "80"), (3, 20, "131", "84"), (1, 8, "122", "79")]
+
+
+def _tensio_readings(tensio: Service, camille) -> None:
+    """Through the same service as the API, each reading with its identifier: seeding again adds nothing."""
+    by = ServiceActor.for_service(tensio)
+    now = timezone.localtime()
+    for days, hour, systolic, diastolic in TENSIO_READINGS:
+        measured_at = (now - datetime.timedelta(days=days)).replace(hour=hour, minute=15, second=0, microsecond=0)
+        try:
+            measure_add_from_service(
+                patient=camille,
+                service=tensio,
+                kind=MeasureKind.TENSION,
+                value=Decimal(systolic),
+                value2=Decimal(diastolic),
+                measured_at=measured_at,
+                identifier=f"tensio-demo-{days}",
+                by=by,
+            )
+        except DuplicateIdentifier:
+            continue

@@ -1,10 +1,9 @@
-"""The catalogue of referenced services, the patients' connections, and what connected services sent.
+"""The catalogue of referenced services and the patients' connections.
 
-`ServiceMeasure` and `ServiceAppointment` hold the measures and appointments exchanged through the API
-until the profil and agenda apps offer write services for them (see catalogue/exchange.py).
+What connected services send lands in the apps that own the data: measures in profil.Measure, appointments in
+agenda.AgendaEntry, documents in dossier.Document, each naming the service as its source.
 """
 
-import datetime
 import uuid
 
 from django.conf import settings
@@ -22,11 +21,6 @@ from catalogue.enums import (
     ServiceStatus,
 )
 from espace_sante.crypto.fields import EncryptedTextField
-
-# Reads of exchanged data leave out rows dated outside these bounds: a row stored before the API checked its
-# dates (year 1, year 9999) would otherwise break every read of the patient (Python cannot hold year 0).
-STORED_EARLIEST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
-STORED_LATEST = datetime.datetime(2200, 1, 1, tzinfo=datetime.UTC)
 
 
 class ServiceQuerySet(models.QuerySet):
@@ -243,58 +237,6 @@ class ServiceReport(models.Model):
 
     def __str__(self) -> str:
         return f"signalement de {self.service.name}"
-
-
-class ServiceMeasure(models.Model):
-    """A measure sent by a connected service (FHIR Observation)."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(
-        "accounts.Patient", on_delete=models.PROTECT, related_name="service_measures", verbose_name="patient"
-    )
-    connection = models.ForeignKey(
-        Connection, on_delete=models.PROTECT, related_name="measures", verbose_name="connexion"
-    )
-    code = models.CharField("code LOINC", max_length=16)
-    value = models.DecimalField("valeur", max_digits=8, decimal_places=2)
-    unit = models.CharField("unité", max_length=16)
-    effective_at = models.DateTimeField("date de la mesure")
-    created_at = models.DateTimeField("reçue le", default=timezone.now)
-
-    class Meta:
-        verbose_name = "mesure transmise"
-        verbose_name_plural = "mesures transmises"
-        indexes = [models.Index(fields=["patient", "-effective_at"], name="service_measure_patient")]
-
-    def __str__(self) -> str:
-        return "mesure transmise par un service"
-
-
-class ServiceAppointment(models.Model):
-    """An appointment sent by a connected service (FHIR Appointment)."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(
-        "accounts.Patient", on_delete=models.PROTECT, related_name="service_appointments", verbose_name="patient"
-    )
-    connection = models.ForeignKey(
-        Connection, on_delete=models.PROTECT, related_name="appointments", verbose_name="connexion"
-    )
-    description = EncryptedTextField("description")
-    starts_at = models.DateTimeField("début")
-    ends_at = models.DateTimeField("fin")
-    cancelled = models.BooleanField("annulé", default=False)
-    created_at = models.DateTimeField("reçu le", default=timezone.now)
-
-    class Meta:
-        verbose_name = "rendez-vous transmis"
-        verbose_name_plural = "rendez-vous transmis"
-        constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="service_appt_ends_after")
-        ]
-
-    def __str__(self) -> str:
-        return "rendez-vous transmis par un service"
 
 
 class AuthorizationCodeUse(models.Model):

@@ -2,11 +2,9 @@
 
 import datetime
 import hashlib
-from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -16,7 +14,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 from accounts.models import Patient
 from catalogue.actor import ServiceActor
 from catalogue.enums import ConnectionStatus, DisconnectReason, ServiceStatus
-from catalogue.models import Connection, Purpose, Service, ServiceAppointment, ServiceMeasure, ServiceReport
+from catalogue.models import Connection, Purpose, Service, ServiceReport
 from espace_sante.access import policy
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
@@ -351,57 +349,8 @@ def service_application_ensure(*, service: Service, redirect_uris: str) -> Servi
 
 
 # --- What connected services send (FHIR, see catalogue/api.py) --------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeasureInput:
-    code: str
-    value: Decimal
-    unit: str
-    effective_at: datetime.datetime
-
-
-@transaction.atomic
-def service_measure_add(*, connection: Connection, data: MeasureInput, by: ServiceActor) -> ServiceMeasure:
-    measure = ServiceMeasure(
-        patient=connection.patient,
-        connection=connection,
-        code=data.code,
-        value=data.value,
-        unit=data.unit,
-        effective_at=data.effective_at,
-    )
-    measure.full_clean()
-    measure.save()
-    record(Action.SERVICE_API_WRITTEN, actor=by, patient=connection.patient, target=measure, resource="Observation")
-    return measure
-
-
-@transaction.atomic
-def service_appointment_add(
-    *,
-    connection: Connection,
-    description: str,
-    starts_at: datetime.datetime,
-    ends_at: datetime.datetime,
-    by: ServiceActor,
-) -> ServiceAppointment:
-    appointment = ServiceAppointment(
-        patient=connection.patient,
-        connection=connection,
-        description=description,
-        starts_at=starts_at,
-        ends_at=ends_at,
-    )
-    try:
-        appointment.full_clean()
-    except ValidationError as error:
-        raise NotAllowed("; ".join(error.messages)) from error
-    appointment.save()
-    record(
-        Action.SERVICE_API_WRITTEN, actor=by, patient=connection.patient, target=appointment, resource="Appointment"
-    )
-    return appointment
+# Measures and appointments are written by profil.services.measure_add_from_service and
+# agenda.services.entry_add_from_service: the apps that own them.
 
 
 @transaction.atomic

@@ -55,8 +55,9 @@ class Series:
     css: str  # a class of static/css/profil.css (colour, dash)
     points: list[tuple[float, float]]
     markers: bool = True
+    tips: list[str] = field(default_factory=list)  # one per point: the dot's tooltip (SVG <title>)
     svg_points: str = ""
-    dots: list[tuple[float, float]] = field(default_factory=list)
+    dots: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -110,7 +111,8 @@ def _layout(chart: Chart, *, x_fmt, y_fmt, x_range=None, y_range=None) -> Chart:
     for s in chart.series:
         coords = [(px(x), py(y)) for x, y in s.points]
         s.svg_points = " ".join(f"{a},{b}" for a, b in coords)
-        s.dots = coords if s.markers else []
+        tips = s.tips + [""] * (len(coords) - len(s.tips))
+        s.dots = [(a, b, tip) for (a, b), tip in zip(coords, tips, strict=True)] if s.markers else []
     chart.x_ticks = [(px(x), x_fmt(x)) for x in _ticks(x0, x1, min(5, max(1, len(set(xs)) - 1)))]
     y_values = _ticks(y0, y1)
     decimals = 0 if (y1 - y0) / 5 >= 2 else 1
@@ -124,7 +126,9 @@ def _date_label(ordinal: float) -> str:
 
 def measure_chart(kind: str, measures) -> Chart | None:
     """A time chart of one measure (two lines for blood pressure), oldest first. None below two points."""
-    measures = sorted((m for m in measures if m.kind == kind), key=lambda m: (m.measured_on, m.created_at))
+    measures = sorted(
+        (m for m in measures if m.kind == kind), key=lambda m: (m.measured_on, m.measured_at or m.created_at)
+    )
     if len(measures) < 2:
         return None
     spec = MEASURES[kind]
@@ -133,9 +137,12 @@ def measure_chart(kind: str, measures) -> Chart | None:
     if kind == MeasureKind.TENSION:
         series.append(Series("Diastolique", "chart-line--b", []))
     for m in measures:
+        tip = _tip(m)
         series[0].points.append((m.measured_on.toordinal(), float(m.value)))
+        series[0].tips.append(tip)
         if m.value2 is not None:
             series[1].points.append((m.measured_on.toordinal(), float(m.value2)))
+            series[1].tips.append(tip)
     first, last = measures[0], measures[-1]
     chart = Chart(
         slug=kind,
@@ -148,9 +155,19 @@ def measure_chart(kind: str, measures) -> Chart | None:
         y_label=spec.unit,
         series=series,
         headers=["Date", label],
-        rows=[[f"{m.measured_on:%d/%m/%Y}", measure_text(kind, m.value, m.value2)] for m in measures],
+        rows=[[f"{m.measured_on:%d/%m/%Y}", _value_with_source(m)] for m in measures],
     )
     return _layout(chart, x_fmt=_date_label, y_fmt=None)
+
+
+def _value_with_source(measure) -> str:
+    """ "72,4 kg", or "72,4 kg (ajouté par Tensio Suivi)" for a measure a connected service sent."""
+    text = measure_text(measure.kind, measure.value, measure.value2)
+    return f"{text} ({measure.source_label})" if measure.source_id else text
+
+
+def _tip(measure) -> str:
+    return f"{measure.measured_on:%d/%m/%Y} : {_value_with_source(measure)}"
 
 
 def _months(birth: datetime.date, day: datetime.date) -> float:
@@ -182,11 +199,11 @@ def growth_chart(patient, measures) -> Chart | None:
         for i, name in enumerate(PERCENTILES)
     ]
     child = [(round(_months(patient.birth_date, m.measured_on), 1), float(m.value)) for m in weights]
-    series.append(Series(f"Poids de {patient.first_name}", "chart-line--a", child))
+    series.append(Series(f"Poids de {patient.first_name}", "chart-line--a", child, tips=[_tip(m) for m in weights]))
     rows = []
     for m, (age, _) in zip(weights, child, strict=True):
         p3, p50, p97 = reference_at(patient.sex, age)
-        rows.append([f"{m.measured_on:%d/%m/%Y}", f"{age:.0f} mois", measure_text(MeasureKind.POIDS, m.value, None)])
+        rows.append([f"{m.measured_on:%d/%m/%Y}", f"{age:.0f} mois", _value_with_source(m)])
         rows[-1] += [f"{v:.1f} kg".replace(".", ",") for v in (p3, p50, p97)]
     last_p3, _, last_p97 = reference_at(patient.sex, child[-1][0])
     position = "entre le 3e et le 97e percentile" if last_p3 <= child[-1][1] <= last_p97 else "hors de la zone 3e–97e"
@@ -225,6 +242,7 @@ def latest_by_kind(measures) -> list[dict]:
                     "label": MeasureKind(kind).label,
                     "text": measure_text(kind, m.value, m.value2),
                     "date": m.measured_on,
+                    "source": m.source.name if m.source_id else "",
                 }
             )
     return rows

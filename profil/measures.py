@@ -1,5 +1,6 @@
 """What each measure is: unit, plausible range, precision. Pure functions used by the form and the service."""
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,6 +32,8 @@ MEASURES: dict[str, MeasureSpec] = {
     MeasureKind.PERIMETRE_CRANIEN: MeasureSpec("cm", Decimal("25"), Decimal("60"), children_only=True),
 }
 DIASTOLIC_RANGE = (Decimal("30"), Decimal("160"))
+# A measure sent by a device whose clock runs a little fast is still taken (not "in the future").
+CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
 def _number(value: Decimal, decimals: int) -> str:

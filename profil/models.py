@@ -82,10 +82,16 @@ class ProfileEntry(models.Model):
 
 class MeasureQuerySet(models.QuerySet):
     def in_order(self) -> "MeasureQuerySet":
-        return self.order_by("-measured_on", "-created_at", "-pk")
+        return self.order_by("-measured_on", models.F("measured_at").desc(nulls_last=True), "-created_at", "-pk")
 
 
 class Measure(models.Model):
+    """A measure of the patient: entered by the patient or a representative (`source` empty), or sent by a
+    connected service through the FHIR API (`source` names it; `source_identifier` is the service's
+    Observation.identifier, which it may not send twice). `measured_on` is the local date of `measured_at`
+    when the time is known (services), the date typed in the form otherwise. `version` and `updated_at` are
+    FHIR's meta.versionId and meta.lastUpdated."""
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
         "accounts.Patient",
@@ -97,7 +103,19 @@ class Measure(models.Model):
     value = models.DecimalField("valeur", max_digits=8, decimal_places=2)
     value2 = models.DecimalField("valeur diastolique", max_digits=8, decimal_places=2, null=True, blank=True)
     measured_on = models.DateField("date de la mesure")
+    measured_at = models.DateTimeField("date et heure de la mesure", null=True, blank=True)
+    source = models.ForeignKey(
+        "catalogue.Service",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # the measure keeps naming who sent it; services are dereferenced, not deleted
+        related_name="+",
+        verbose_name="transmise par le service",
+    )
+    source_identifier = models.CharField("identifiant chez le service", max_length=200, blank=True, default="")
     created_at = models.DateTimeField("enregistrée le", default=timezone.now)
+    updated_at = models.DateTimeField("modifiée le", default=timezone.now)
+    version = models.PositiveIntegerField("version", default=1)
 
     objects = MeasureQuerySet.as_manager()
 
@@ -112,6 +130,15 @@ class Measure(models.Model):
                 | (~Q(kind=MeasureKind.TENSION) & Q(value2__isnull=True)),
                 name="measure_diastolic_only_for_blood_pressure_and_below_systolic",
             ),
+            models.UniqueConstraint(
+                fields=["patient", "source", "source_identifier"],
+                condition=~Q(source_identifier=""),
+                name="measure_source_identifier_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__isnull=False) | Q(source_identifier=""), name="measure_identifier_needs_source"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="measure_version_positive"),
         ]
 
     def __str__(self) -> str:
@@ -120,6 +147,11 @@ class Measure(models.Model):
     @property
     def text(self) -> str:
         return measure_text(self.kind, self.value, self.value2)
+
+    @property
+    def source_label(self) -> str:
+        """ "ajouté par <service>" for a measure a connected service sent, empty for the patient's own."""
+        return f"ajouté par {self.source.name}" if self.source_id else ""
 
 
 class ProfileProfessional(models.Model):

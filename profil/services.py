@@ -1,13 +1,16 @@
 """Every write of the health profile: atomic, validated, audited (never with medical content in the log)."""
 
+import datetime
 import json
 
 from django.core.cache import cache
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.enums import Profession
 from accounts.models import Patient, Professional, User
+from catalogue.models import Service
 from dossier.enums import AuthorKind, CareTeamRole, DocumentCategory
 from dossier.models import Document
 from dossier.services import care_team_add, document_add_generated
@@ -19,7 +22,7 @@ from espace_sante.lib.throttle import Throttle
 from espace_sante.pdf import render_pdf
 from profil import charts
 from profil.enums import DirectiveChoice, ProfessionalRole
-from profil.measures import measure_check
+from profil.measures import CLOCK_SKEW, measure_check
 from profil.models import HealthProfile, Measure, ProfileEntry, ProfileProfessional
 from profil.sections import SECTIONS, SectionDef, entry_views
 
@@ -127,10 +130,74 @@ def not_concerned_set(*, patient: Patient, definition: SectionDef, value: bool, 
 
 @transaction.atomic
 def measure_add(*, patient: Patient, kind: str, value, value2, measured_on, by: Actor) -> Measure:
+    """A measure the patient (or a representative) typed in the form."""
     measure_check(kind, value, value2, is_minor=patient.is_minor)
     measure = Measure(patient=patient, kind=kind, value=value, value2=value2, measured_on=measured_on)
     measure.full_clean()
     measure.save()
+    record(Action.MEASURE_ADDED, actor=by, patient=patient, target=measure)
+    return measure
+
+
+class DuplicateIdentifier(NotAllowed):
+    """The service already sent a measure with this identifier for this patient: nothing is stored."""
+
+
+@transaction.atomic
+def measure_add_from_service(
+    *,
+    patient: Patient,
+    service: Service,
+    kind: str,
+    value,
+    value2=None,
+    measured_at: datetime.datetime | None = None,
+    measured_on: datetime.date | None = None,
+    identifier: str = "",
+    by: Actor,
+) -> Measure:
+    """A measure sent by a connected service (FHIR Observation) that the patient authorised: the caller has
+    checked the connection and its scope. The same plausibility rules as the patient's form apply
+    (measure_check, no date in the future); `measured_on` is the local date of `measured_at` when given.
+    A second measure with the same non-empty `identifier` from the same service raises DuplicateIdentifier,
+    and nothing is stored. Traced like the patient's own measures, under the service's name."""
+    if measured_at is not None:
+        if timezone.is_naive(measured_at):
+            raise ValidationError({"measured_on": "La date et l’heure de la mesure doivent avoir un fuseau horaire."})
+        if measured_at > timezone.now() + CLOCK_SKEW:
+            raise ValidationError({"measured_on": "La date de la mesure ne peut pas être dans le futur."})
+        measured_on = timezone.localdate(measured_at)
+    elif measured_on is None:
+        raise ValidationError({"measured_on": "Indiquez la date de la mesure."})
+    elif measured_on > timezone.localdate():
+        raise ValidationError({"measured_on": "La date de la mesure ne peut pas être dans le futur."})
+    measure_check(kind, value, value2, is_minor=patient.is_minor)
+    identifier = (identifier or "").strip()
+    duplicate = DuplicateIdentifier(
+        "Ce service a déjà transmis une mesure avec cet identifiant pour ce patient : "
+        "elle n’est pas ajoutée deux fois."
+    )
+    if identifier and Measure.objects.filter(patient=patient, source=service, source_identifier=identifier).exists():
+        raise duplicate
+    now = timezone.now()
+    measure = Measure(
+        patient=patient,
+        kind=kind,
+        value=value,
+        value2=value2,
+        measured_on=measured_on,
+        measured_at=measured_at,
+        source=service,
+        source_identifier=identifier,
+        created_at=now,
+        updated_at=now,
+    )
+    measure.full_clean()
+    try:
+        with transaction.atomic():  # a concurrent twin hits the unique constraint: same answer
+            measure.save()
+    except IntegrityError as error:
+        raise duplicate from error
     record(Action.MEASURE_ADDED, actor=by, patient=patient, target=measure)
     return measure
 

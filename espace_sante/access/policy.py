@@ -5,6 +5,7 @@ return the object or raise Http404 (missing and forbidden look the same) and tra
 Agents never get medical content. The domain issues add their predicates and fetchers here.
 """
 
+import datetime
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -995,9 +996,11 @@ def profile_entry_for(actor: Actor, public_id: UUID, *, section: str):
 
 
 def measures_for(actor: Actor, patient: Patient):
+    """Every measure of the patient, the patient's own and those connected services sent (with their source),
+    for the patient's side; none otherwise."""
     from profil.models import Measure
 
-    measures = Measure.objects.filter(patient=patient).in_order()
+    measures = Measure.objects.filter(patient=patient).select_related("source").in_order()
     if not can_edit_health_profile(actor, patient):
         return measures.none()
     return measures
@@ -1087,7 +1090,7 @@ def agenda_entries_visible_to(actor: Actor):
     """The agenda entries of every profile in `agenda_profiles` (a QuerySet, possibly empty)."""
     from agenda.models import AgendaEntry
 
-    return AgendaEntry.objects.filter(patient__in=agenda_profiles(actor)).select_related("patient")
+    return AgendaEntry.objects.filter(patient__in=agenda_profiles(actor)).select_related("patient", "source_service")
 
 
 def can_manage_agenda_entry(actor: Actor, entry) -> bool:
@@ -1250,38 +1253,52 @@ def can_service_file_document(connection, category: str) -> bool:
     return can_service_use(connection, Scope.DOCUMENTS_WRITE) and category in SERVICE_WRITABLE_CATEGORIES
 
 
-def service_measures_visible(connection):
-    """Measures a service may read (scope measures:read), purpose-bound: only the measures this same service
-    sent for this patient (through this connection or an earlier one). What other services sent, and the
-    patient's own entries, are never returned: the patient consented to this service reading back its data,
-    not to a data exchange between services. Rows dated outside the accepted range (stored before it was
-    checked) are left out rather than breaking every read."""
-    from catalogue.enums import Scope
-    from catalogue.models import STORED_EARLIEST, STORED_LATEST, ServiceMeasure
+# Reads by services leave out rows dated outside these bounds: a row stored before the API checked its dates
+# (year 1, year 9999) would otherwise break every read of the patient (Python cannot hold year 0).
+_SERVICE_READ_EARLIEST = datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+_SERVICE_READ_LATEST = datetime.datetime(2200, 1, 1, tzinfo=datetime.UTC)
 
-    measures = ServiceMeasure.objects.filter(
-        patient=connection.patient,
-        connection__service_id=connection.service_id,
-        effective_at__gte=STORED_EARLIEST,
-        effective_at__lt=STORED_LATEST,
-    ).order_by("-effective_at", "-pk")
+
+def service_measures_visible(connection):
+    """Measures a connected service may read (scope measures:read, see `can_service_use`): all the patient's
+    measures, those the patient or a representative entered and those any connected service sent. The
+    patient's consent to "read my measures" covers their measures, wherever they came from. Measures have no
+    restriction towards representatives, so a connection made by a representative reads the same. Rows dated
+    outside the readable range (stored before dates were checked) are left out rather than breaking every
+    read. Newest first, each with its source service."""
+    from catalogue.enums import Scope
+    from profil.models import Measure
+
     if not can_service_use(connection, Scope.MEASURES_READ):
-        return measures.none()
-    return measures
+        return Measure.objects.none()
+    return (
+        Measure.objects.filter(patient=connection.patient)
+        .filter(
+            Q(measured_at__isnull=True)
+            | Q(measured_at__gte=_SERVICE_READ_EARLIEST, measured_at__lt=_SERVICE_READ_LATEST)
+        )
+        .filter(measured_on__gte=_SERVICE_READ_EARLIEST.date(), measured_on__lt=_SERVICE_READ_LATEST.date())
+        .select_related("source")
+        .in_order()
+    )
 
 
 def service_appointments_visible(connection):
-    """Appointments a service may read (scope agenda:read), purpose-bound like the measures: only those this
-    same service sent for this patient, within the accepted range of dates."""
+    """Appointments a connected service may read (scope agenda:read, see `can_service_use`): every appointment
+    in the patient's agenda, the patient's own and those any connected service sent, cancelled ones included
+    (free reminders are not appointments and stay private). Agenda entries have no restriction towards
+    representatives, so a connection made by a representative reads the same. Rows dated outside the readable
+    range are left out. In start order, each with its source service."""
+    from agenda.enums import EntryKind
+    from agenda.models import AgendaEntry
     from catalogue.enums import Scope
-    from catalogue.models import STORED_EARLIEST, STORED_LATEST, ServiceAppointment
 
-    appointments = ServiceAppointment.objects.filter(
-        patient=connection.patient,
-        connection__service_id=connection.service_id,
-        starts_at__gte=STORED_EARLIEST,
-        ends_at__lt=STORED_LATEST,
-    ).order_by("starts_at", "pk")
     if not can_service_use(connection, Scope.AGENDA_READ):
-        return appointments.none()
-    return appointments
+        return AgendaEntry.objects.none()
+    return (
+        AgendaEntry.objects.filter(patient=connection.patient, kind=EntryKind.APPOINTMENT)
+        .filter(starts_at__gte=_SERVICE_READ_EARLIEST, starts_at__lt=_SERVICE_READ_LATEST)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__lt=_SERVICE_READ_LATEST))
+        .select_related("source_service")
+        .order_by("starts_at", "pk")
+    )

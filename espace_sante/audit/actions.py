@@ -115,6 +115,8 @@ class Action(models.TextChoices):
     SERVICE_STATUS_CHANGED = "catalogue.service.status", "a changé le statut d’un service du catalogue"
     SERVICE_DEREFERENCED = "catalogue.service.dereferenced", "a déréférencé un service du catalogue"
     SERVICE_API_READ = "catalogue.api.read", "a consulté des données par l’API des services connectés"
+    # No longer written (a service's measure or appointment is traced by its app, under the service's name);
+    # kept for the events recorded before.
     SERVICE_API_WRITTEN = "catalogue.api.written", "a ajouté des données par l’API des services connectés"
     SERVICE_API_REFUSED = "catalogue.api.refused", "s’est vu refuser un accès par l’API des services connectés"
     ACCESS_DENIED = "access.denied", "s’est vu refuser un accès"
@@ -243,7 +245,7 @@ DETAILS: dict[str, dict[str, str]] = {
     Action.ATTACHMENT_SAVED: {},
     Action.MESSAGING_BLOCKED: {},
     Action.MESSAGING_UNBLOCKED: {},
-    Action.AGENDA_ENTRY_CREATED: {"service": T},
+    Action.AGENDA_ENTRY_CREATED: {},
     Action.AGENDA_ENTRY_VIEWED: {},
     Action.AGENDA_ENTRY_CHANGED: {},
     Action.AGENDA_ENTRY_CANCELLED: {},

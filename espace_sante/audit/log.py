@@ -37,8 +37,6 @@ SAFE_STR_MODELS = frozenset(
         "agenda.PreventionItem",
         "catalogue.Connection",
         "catalogue.Service",
-        "catalogue.ServiceMeasure",
-        "catalogue.ServiceAppointment",
         "dossier.EmergencyAccess",
         "profil.HealthProfile",
         "profil.ProfileEntry",

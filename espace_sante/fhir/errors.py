@@ -31,8 +31,14 @@ class FhirError(Exception):
 class FhirInputError(FhirError, ValueError):
     """A resource or a query the server cannot accept (malformed, out of range, duplicate): nothing stored."""
 
+    STATUS = {"forbidden": 403, "duplicate": 409}  # another patient named in the resource; an identifier sent twice
+    REASON = {"forbidden": "foreign_patient", "duplicate": "duplicate"}
+
     def __init__(self, text: str, code: str = "invalid", *, status: int | None = None) -> None:
-        super().__init__(text, status=status, code=code, reason="duplicate" if code == "duplicate" else "invalid")
+        super().__init__(
+            text, status=status or self.STATUS.get(code), code=code, reason=self.REASON.get(code, "invalid")
+        )
+        self.message = text
 
 
 class NotFound(FhirError):

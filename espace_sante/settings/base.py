@@ -316,6 +316,8 @@ OAUTH2_PROVIDER = {
 # Each app serves its own resource types; the catalogue authenticates the connected services' bearer tokens.
 FHIR_RESOURCES = [
     "accounts.api.PatientResource",
+    "profil.api.ObservationResource",
+    "agenda.api.AppointmentResource",
     "dossier.api.DocumentReferenceResource",
     "dossier.api.BinaryResource",
 ]

@@ -28,7 +28,7 @@ from accounts.models import EmailOTPDevice, TOTPDevice, User
 from activation.models import Closure, HealthSpace, Opposition
 from agenda import services as agenda_services
 from agenda.models import AgendaEntry, AgendaSettings, PreventionItem
-from catalogue.models import Connection, Purpose, ServiceAppointment, ServiceMeasure
+from catalogue.models import Connection, Purpose
 from dossier import services as dossier_services
 from dossier.enums import AuthorKind, DocumentCategory
 from dossier.files import CheckedFile
@@ -256,21 +256,25 @@ def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
     world.kwargs[("connection", "victim")] = {"public_id": connections[camille.pk].public_id}
     world.kwargs[("connection", "child")] = {"public_id": connections[leo.pk].public_id}
     connection = connections[camille.pk]
-    measure = ServiceMeasure.objects.create(
+    measure = Measure.objects.create(
         patient=camille,
-        connection=connection,
-        code="29463-7",
+        source=service,
+        source_identifier="matrice-1",
+        kind="poids",
         value=Decimal("63.10"),
-        unit="kg",
-        effective_at=timezone.now() - datetime.timedelta(days=1),
+        measured_at=timezone.now() - datetime.timedelta(days=1),
+        measured_on=timezone.localdate() - datetime.timedelta(days=1),
     )
     world.kwargs[("service_measure", "victim")] = {"public_id": measure.public_id}
     description = marker("RdvService")
     m(description)
-    appointment = ServiceAppointment.objects.create(
+    appointment = AgendaEntry.objects.create(
         patient=camille,
-        connection=connection,
-        description=description,
+        kind="appointment",
+        source="service",
+        source_service=service,
+        professional_name=service.name,
+        note=description,
         starts_at=timezone.now() + datetime.timedelta(days=5),
         ends_at=timezone.now() + datetime.timedelta(days=5, hours=1),
     )
@@ -396,8 +400,6 @@ OWNED = (
     (AgendaSettings, "patient"),
     (PreventionItem, "patient"),
     (Connection, "patient"),
-    (ServiceMeasure, "patient"),
-    (ServiceAppointment, "patient"),
     (HealthSpace, "patient"),
     (Opposition, "space__patient"),
     (Closure, "space__patient"),

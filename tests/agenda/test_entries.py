@@ -215,13 +215,32 @@ def test_dashboard_tile_shows_upcoming_entries(client, session_as, personas):
 
 
 def test_an_appointment_pushed_by_a_connected_service(personas):
+    from catalogue.actor import ServiceActor
+    from tests.catalogue.helpers import make_service
+
+    service = make_service("Prise de rendez-vous en ligne")
     with clock(NOW):
-        entry = services.entry_receive_from_service(
+        entry = services.entry_add_from_service(
             patient=personas.camille,
-            service_name="Prise de rendez-vous en ligne",
+            service=service,
             professional_name="Centre de radiologie",
             starts_at=paris("2027-03-25 10:00"),
+            ends_at=paris("2027-03-25 10:30"),
+            description="Échographie",
+            identifier="rdv-1",
+            by=ServiceActor.for_service(service),
         )
-    assert entry.get_source_display() == "transmis par un service connecté"
+        with pytest.raises(services.DuplicateIdentifier):
+            services.entry_add_from_service(
+                patient=personas.camille,
+                service=service,
+                starts_at=paris("2027-03-26 10:00"),
+                ends_at=paris("2027-03-26 10:30"),
+                identifier="rdv-1",
+                by=ServiceActor.for_service(service),
+            )
+    assert entry.source_label == "ajouté par Prise de rendez-vous en ligne"
+    assert entry.professional_name == "Centre de radiologie" and entry.note == "Échographie"
+    assert AgendaEntry.objects.filter(patient=personas.camille).count() == 1
     event = AuditEvent.objects.get(action=Action.AGENDA_ENTRY_CREATED)
-    assert event.actor_label == "Mon espace santé" and event.data == {"service": "Prise de rendez-vous en ligne"}
+    assert event.actor_label == "Prise de rendez-vous en ligne" and event.data == {}

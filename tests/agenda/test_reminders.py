@@ -144,3 +144,24 @@ def test_a_moved_appointment_is_reminded_again_once(personas, mailoutbox, django
         )
     run_every_quarter_hour("2027-03-09 19:00", "2027-03-09 20:00", django_capture_on_commit_callbacks)
     assert len(mailoutbox) == 2  # one per occurrence, never twice for the same one
+
+
+def test_an_appointment_a_service_sent_is_reminded_like_any_other(
+    personas, mailoutbox, django_capture_on_commit_callbacks
+):
+    from catalogue.actor import ServiceActor
+    from tests.catalogue.helpers import make_service
+
+    service = make_service("Prise de rendez-vous en ligne")
+    with clock(CREATED):
+        services.entry_add_from_service(
+            patient=personas.camille,
+            service=service,
+            starts_at=paris("2027-03-10 14:30"),
+            ends_at=paris("2027-03-10 15:00"),
+            description="Échographie",
+            by=ServiceActor.for_service(service),
+        )
+    run_every_quarter_hour("2027-03-09 17:00", "2027-03-10 08:00", django_capture_on_commit_callbacks)
+    assert [m.subject for m in mailoutbox] == ["Rappel : rendez-vous demain", "Rappel : rendez-vous aujourd’hui"]
+    assert "Échographie" not in mailoutbox[0].body and "Prise de rendez-vous" not in mailoutbox[0].body

@@ -33,14 +33,13 @@ from tests.dossier.factories import make_document
 
 ROOT = Path(settings.BASE_DIR)
 MEDICAL_APPS = ("dossier", "messagerie", "profil", "agenda")
-MEDICAL_CATALOGUE_MODELS = ("ServiceMeasure", "ServiceAppointment", "ServiceReport")
+MEDICAL_CATALOGUE_MODELS = ("ServiceReport",)
 # The only free strings an event may carry, none typed into a medical record.
 TEXT_DETAILS = {
     (Action.LOGIN_FAILED, "identifiant"),  # what was typed in the login form
     (Action.LOGIN_THROTTLED, "identifiant"),
     (Action.CONTACTS_UPDATED, "check"),  # the agent's note on how they checked the caller's identity
     (Action.CONTACTS_CHANGE_REQUESTED, "check"),  # the same note, when an agent types new contacts
-    (Action.AGENDA_ENTRY_CREATED, "service"),  # the name of the connected service that sent it
     (Action.SERVICE_API_REFUSED, "path"),  # the API path a service asked for
 }
 NOT_DETAILS = {"actor", "patient", "target", "target_label"}
@@ -83,7 +82,7 @@ CALLS = record_calls()
 
 def test_the_walk_finds_the_call_sites():
     assert len(CALLS) > 80
-    assert {"title", "subject", "body", "original_filename", "description", "reason"} <= MEDICAL_TEXT
+    assert {"title", "subject", "body", "original_filename", "note", "reason"} <= MEDICAL_TEXT
 
 
 def test_every_action_declares_its_details():

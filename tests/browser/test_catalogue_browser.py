@@ -15,14 +15,14 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from playwright.sync_api import Page, expect
 
-from catalogue.models import ServiceMeasure
 from dossier.enums import DocumentCategory
+from profil.models import Measure
 from tests.browser.test_login_browser import _patient_logs_in
 from tests.catalogue.helpers import REDIRECT_URI, authorize_url, make_service, pkce
 from tests.catalogue.test_api import add_document
 
 pytestmark = pytest.mark.browser
-FHIR = "application/fhir+json"
+FHIR = "application/fhir+json; charset=utf-8"
 
 
 def test_patient_consents_service_exchanges_then_is_cut_off(page: Page, live_server, browser_personas, mailoutbox):
@@ -82,7 +82,7 @@ def test_patient_consents_service_exchanges_then_is_cut_off(page: Page, live_ser
     response = http.post(f"{api}/Observation", json=weight, headers={"Content-Type": FHIR}, timeout=10)
     assert response.status_code == 201, response.text
     Observation.model_validate(response.json())
-    assert ServiceMeasure.objects.filter(patient=camille).count() == 1
+    assert Measure.objects.filter(patient=camille, source__isnull=False).count() == 1
 
     response = http.get(f"{api}/DocumentReference", timeout=10)
     bundle = Bundle.model_validate(response.json())

@@ -15,15 +15,17 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from oauth2_provider.models import AccessToken
 
+from agenda.models import AgendaEntry
 from catalogue import services
 from catalogue.enums import ServiceStatus
-from catalogue.models import Connection, ServiceAppointment, ServiceMeasure
+from catalogue.models import Connection
 from dossier.enums import AuthorKind, DocumentCategory
 from dossier.models import Document
 from dossier.services import document_add_generated
 from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action, ActorRole
 from espace_sante.audit.models import AuditEvent
+from profil.models import Measure
 from tests.catalogue.helpers import (
     authorize_url,
     code_from,
@@ -35,7 +37,7 @@ from tests.catalogue.helpers import (
 )
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-FHIR = "application/fhir+json"
+FHIR = "application/fhir+json; charset=utf-8"
 
 
 def weight(patient, value=72.4) -> dict:
@@ -106,7 +108,7 @@ def test_whole_exchange_within_scope(personas, service, tokens):
     assert response.status_code == 201, response.content
     observation = Observation.model_validate(response.json())
     assert float(observation.valueQuantity.value) == pytest.approx(72.4)
-    assert ServiceMeasure.objects.get().patient == camille
+    assert Measure.objects.get(source=service).patient == camille
 
     response = api.get("/api/v1/DocumentReference", **bearer(tokens["access_token"]))
     assert response.status_code == 200
@@ -120,7 +122,7 @@ def test_whole_exchange_within_scope(personas, service, tokens):
     assert response.content == PDF
 
     events = AuditEvent.objects.filter(patient=camille, actor_role=ActorRole.SYSTEM, actor_label=service.name)
-    assert events.filter(action=Action.SERVICE_API_WRITTEN).count() == 1
+    assert events.filter(action=Action.MEASURE_ADDED).count() == 1
     assert events.filter(action=Action.SERVICE_API_READ).count() == 3
 
 
@@ -142,7 +144,7 @@ def test_refused_outside_consented_purposes(personas, service, tokens):
     )
     assert_outcome(api.get(f"/api/v1/DocumentReference/{ordonnance.public_id}", **bearer(tokens["access_token"])), 404)
     assert_outcome(api.get(f"/api/v1/Binary/{ordonnance.public_id}", **bearer(tokens["access_token"])), 404)
-    assert not ServiceAppointment.objects.exists()
+    assert not AgendaEntry.objects.filter(source_service__isnull=False).exists()
     refused = AuditEvent.objects.filter(patient=camille, action=Action.SERVICE_API_REFUSED, actor_label=service.name)
     assert refused.count() == 4
 
@@ -171,7 +173,7 @@ def test_another_patient_and_malformed_json_write_nothing(personas, service, tok
         api.post("/api/v1/Observation", json.dumps(implausible), content_type=FHIR, **bearer(tokens["access_token"])),
         400,
     )
-    assert not ServiceMeasure.objects.exists()
+    assert not Measure.objects.exists()
     reasons = list(
         AuditEvent.objects.filter(patient=personas.camille, action=Action.SERVICE_API_REFUSED).values_list(
             "data__reason", flat=True
@@ -231,8 +233,8 @@ def test_suspended_service_is_refused(personas, service, tokens):
         ),
         403,
     )
-    assert outcome["issue"][0]["code"] == "suspended"
-    assert not ServiceMeasure.objects.exists()
+    assert outcome["issue"][0]["code"] == "forbidden"  # an R4 IssueType ("suspended" is none)
+    assert not Measure.objects.exists()
     assert AuditEvent.objects.filter(patient=personas.camille, data__reason="suspended").exists()
 
 

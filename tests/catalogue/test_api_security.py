@@ -8,17 +8,23 @@
 """
 
 import base64
+import datetime
 import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from fhir.resources.R4B.observation import Observation
 
-from catalogue.models import Connection, Purpose, ServiceAppointment, ServiceMeasure
+from agenda.models import AgendaEntry
+from catalogue.models import Connection, Purpose
 from dossier.enums import DocumentCategory
 from dossier.habilitations import SERVICE_WRITABLE_CATEGORIES
 from dossier.models import Document
+from espace_sante.access.actor import Actor
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
+from profil.models import Measure
 from tests.catalogue.helpers import (
     authorize_url,
     code_from,
@@ -71,7 +77,14 @@ def test_a_service_files_documents_only_in_the_categories_open_to_services(perso
     assert not Document.objects.filter(category=DocumentCategory.DIRECTIVES).exists()
 
 
-def test_a_service_reads_only_the_measures_and_appointments_it_sent(personas, camille_client, db):
+def test_a_service_reads_every_measure_and_appointment_of_the_patient(personas, camille_client, db):
+    """Consent to "read my measures" (or appointments) covers the patient's data, wherever it came from: the
+    patient's own entries and what other services sent. Free reminders are not appointments."""
+    from decimal import Decimal
+
+    from agenda import services as agenda_services
+    from profil import services as profil_services
+
     ours = make_service("Tensio Nous")
     theirs = make_service("Autre Balance", redirect_uri="https://tensio.example/oauth/callback")
     labels = ("Importer mes mesures", "Consulter mes mesures", "Partager mes rendez-vous")
@@ -92,22 +105,50 @@ def test_a_service_reads_only_the_measures_and_appointments_it_sent(personas, ca
                 f"/api/v1/{path}", json.dumps(body), content_type=FHIR, **bearer(tokens["access_token"])
             )
             assert response.status_code == 201, response.content
-    assert ServiceMeasure.objects.count() == 2 and ServiceAppointment.objects.count() == 2
-
-    mine = ServiceMeasure.objects.get(connection__service=ours)
-    foreign = ServiceMeasure.objects.get(connection__service=theirs)
-    observations = api.get("/api/v1/Observation", **bearer(our_tokens["access_token"])).json()
-    assert [entry["resource"]["id"] for entry in observations["entry"]] == [str(mine.public_id)]
-    assert_outcome(api.get(f"/api/v1/Observation/{foreign.public_id}", **bearer(our_tokens["access_token"])), 404)
-    assert api.get(f"/api/v1/Observation/{mine.public_id}", **bearer(our_tokens["access_token"])).status_code == 200
-
-    my_appointment = ServiceAppointment.objects.get(connection__service=ours)
-    foreign_appointment = ServiceAppointment.objects.get(connection__service=theirs)
-    appointments = api.get("/api/v1/Appointment", **bearer(our_tokens["access_token"])).json()
-    assert [entry["resource"]["id"] for entry in appointments["entry"]] == [str(my_appointment.public_id)]
-    assert_outcome(
-        api.get(f"/api/v1/Appointment/{foreign_appointment.public_id}", **bearer(our_tokens["access_token"])), 404
+    camille = Actor.for_user(personas.camille.user, verified=True)
+    own = profil_services.measure_add(
+        patient=personas.camille,
+        kind="poids",
+        value=Decimal("71"),
+        value2=None,
+        measured_on=timezone.localdate() - datetime.timedelta(days=2),
+        by=camille,
     )
+    own_appointment = agenda_services.entry_create(
+        patient=personas.camille,
+        kind="appointment",
+        professional_name="Dr Anne Martin",
+        starts_at=timezone.now() + datetime.timedelta(days=3),
+        by=camille,
+    )
+    reminder = agenda_services.entry_create(
+        patient=personas.camille,
+        kind="reminder",
+        title="Renouveler l’ordonnance",
+        starts_at=timezone.now() + datetime.timedelta(days=4),
+        by=camille,
+    )
+    assert Measure.objects.count() == 3 and AgendaEntry.objects.count() == 4
+
+    foreign = Measure.objects.get(source=theirs)
+    observations = api.get("/api/v1/Observation", **bearer(our_tokens["access_token"])).json()
+    read = {entry["resource"]["id"] for entry in observations["entry"]}
+    assert read == {str(m.public_id) for m in Measure.objects.all()}
+    for entry in observations["entry"]:
+        Observation.model_validate(entry["resource"])
+    by_id = {entry["resource"]["id"]: entry["resource"] for entry in observations["entry"]}
+    assert by_id[str(foreign.public_id)]["device"]["display"] == "Autre Balance"
+    assert by_id[str(own.public_id)]["performer"] == [{"reference": f"Patient/{personas.camille.public_id}"}]
+    assert api.get(f"/api/v1/Observation/{foreign.public_id}", **bearer(our_tokens["access_token"])).status_code == 200
+
+    foreign_appointment = AgendaEntry.objects.get(source_service=theirs)
+    appointments = api.get("/api/v1/Appointment", **bearer(our_tokens["access_token"])).json()
+    read = {entry["resource"]["id"] for entry in appointments["entry"]}
+    assert str(own_appointment.public_id) in read and str(foreign_appointment.public_id) in read
+    assert str(reminder.public_id) not in read and len(read) == 3
+    response = api.get(f"/api/v1/Appointment/{foreign_appointment.public_id}", **bearer(our_tokens["access_token"]))
+    assert response.status_code == 200
+    assert_outcome(api.get(f"/api/v1/Appointment/{reminder.public_id}", **bearer(our_tokens["access_token"])), 404)
 
 
 def test_a_plain_pkce_request_changes_no_consent(personas, camille_client, db):

@@ -19,7 +19,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalogue.models import Connection, ServiceAppointment, ServiceMeasure
+from agenda.models import AgendaEntry
+from catalogue.models import Connection
+from profil.models import Measure
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "dossier", "profil", "messagerie", "agenda", "catalogue", "activation")
@@ -274,11 +276,11 @@ def test_the_reported_observation_is_refused_and_nothing_stored(api_tokens, pers
     response = api.post("/api/v1/Observation", body, content_type="application/fhir+json", **_bearer(api_tokens))
     assert response.status_code == 400
     assert "1900" in response.json()["issue"][0]["diagnostics"]
-    assert not ServiceMeasure.objects.exists()
+    assert not Measure.objects.exists()
     far = json.dumps(_appointment(personas.camille, "9999-12-31T10:00:00+01:00", "9999-12-31T11:00:00+01:00"))
     response = api.post("/api/v1/Appointment", far, content_type="application/fhir+json", **_bearer(api_tokens))
     assert response.status_code == 400
-    assert not ServiceAppointment.objects.exists()
+    assert not AgendaEntry.objects.exists()
 
 
 def test_a_row_stored_before_the_check_no_longer_breaks_every_read(api_tokens, personas):
@@ -286,13 +288,13 @@ def test_a_row_stored_before_the_check_no_longer_breaks_every_read(api_tokens, p
     from decimal import Decimal
 
     connection = Connection.objects.get()
-    ServiceMeasure.objects.create(
+    Measure.objects.create(
         patient=personas.camille,
-        connection=connection,
-        code="29463-7",
+        source=connection.service,
+        kind="poids",
         value=Decimal("70"),
-        unit="kg",
-        effective_at=datetime.datetime(1, 1, 1, 0, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1))),
+        measured_on=datetime.date(1, 1, 1),
+        measured_at=datetime.datetime(1, 1, 1, 0, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1))),
     )
     response = Client().get("/api/v1/Observation", **_bearer(api_tokens))
     assert response.status_code == 200 and response.json()["total"] == 0
