@@ -94,18 +94,18 @@ def _date_range(value: str) -> tuple[datetime.datetime, datetime.datetime]:
             parts.get("second", 0),
             tzinfo=tz,
         )
-    except ValueError as error:
+        if "second" in parts:
+            end = start + datetime.timedelta(seconds=1)
+        elif "minute" in parts:
+            end = start + datetime.timedelta(minutes=1)
+        elif "day" in parts:
+            end = start + datetime.timedelta(days=1)
+        elif "month" in parts:
+            end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        else:
+            end = start.replace(year=start.year + 1)
+    except (ValueError, OverflowError) as error:  # 30 February, year 0, the last instant of year 9999
         raise FhirInputError(f"Date de recherche invalide : « {value} ».") from error
-    if "second" in parts:
-        end = start + datetime.timedelta(seconds=1)
-    elif "minute" in parts:
-        end = start + datetime.timedelta(minutes=1)
-    elif "day" in parts:
-        end = start + datetime.timedelta(days=1)
-    elif "month" in parts:
-        end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    else:
-        end = start.replace(year=start.year + 1)
     return start, end
 
 
@@ -113,12 +113,15 @@ def date_q(field_name: str, raw: str, *, is_date: bool) -> Q:
     prefix = raw[:2] if raw[:2] in DATE_PREFIXES else "eq"
     value = raw[2:] if raw[:2] in DATE_PREFIXES else raw
     start, end = _date_range(value)
-    if is_date:  # a DateField compares with local dates
-        local = ZoneInfo(settings.TIME_ZONE)
-        start = start.astimezone(local).date()
-        end = end.astimezone(local).date()
-        if end == start:
-            end = start + datetime.timedelta(days=1)
+    try:  # the database compares in UTC (and local dates for a DateField): both must exist
+        start.astimezone(datetime.UTC), end.astimezone(datetime.UTC)
+        if is_date:
+            local = ZoneInfo(settings.TIME_ZONE)
+            start, end = start.astimezone(local).date(), end.astimezone(local).date()
+            if end == start:
+                end = start + datetime.timedelta(days=1)
+    except (ValueError, OverflowError) as error:
+        raise FhirInputError(f"Date de recherche hors des limites : « {value} ».") from error
     inside = Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
     return {
         "eq": inside,

@@ -10,12 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from dossier.api import CATEGORY_SYSTEM
 from dossier.enums import DocumentCategory
 from dossier.models import Document
 from espace_sante.audit.actions import Action
 from espace_sante.audit.models import AuditEvent
+from espace_sante.fhir import search
 from tests.catalogue.helpers import connect_and_get_tokens, make_service
 from tests.catalogue.test_api import add_document, bearer
 
@@ -233,3 +237,16 @@ def test_another_patients_search_is_refused_with_nothing_of_them(personas, api):
         assert julien.birth_name not in response.content.decode()
     own = api.get(f"/api/v1/DocumentReference?patient={personas.camille.public_id}")
     assert own.status_code == 200
+
+
+@given(value=st.one_of(st.text(max_size=30), st.from_regex(search.DATE_VALUE, fullmatch=True)))
+@examples(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_search_date_makes_the_server_fail(personas, api, settings, value):
+    """Any `date` / `_lastUpdated` value, from garbage to year 0000 or 9999: a Bundle or a 400, never a 500."""
+    settings.CATALOGUE_API_RATE_PER_MINUTE = 10**6
+    for name in ("date", "_lastUpdated", "period"):
+        for prefix in ("", "ge", "lt"):
+            response = api.get("/api/v1/DocumentReference", {name: prefix + value})
+            assert response.status_code in (200, 400), (name, prefix + value, response.status_code)
+            if response.status_code == 400:
+                assert response.json()["issue"][0]["code"] == "invalid"
