@@ -100,6 +100,16 @@ class CatalogueOAuth2Validator(OAuth2Validator):
 
     # --- Token response: the client's SMART scopes and the patient in context ---------------------------
 
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        """A client refreshing with `scope=` (Authlib sends the scopes it was given) names its SMART scopes
+        only: the data scopes and the connection tag behind them are carried over to the new tokens."""
+        original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        asked = (request.scope or "").split()
+        scopes = original.split() if isinstance(original, str) else list(original)
+        if asked and (full := smart.narrowed(asked, scopes)) is not None:
+            request.scope = full
+        return original
+
     def save_bearer_token(self, token, request, *args, **kwargs):
         super().save_bearer_token(token, request, *args, **kwargs)
         connection = _connection_in(request.scopes)

@@ -187,6 +187,18 @@ def grant(requested, consented: set[str]) -> Grant:
     return Grant(client_scopes=list(dict.fromkeys(client_scopes)), data_scopes=data_scopes)
 
 
+def narrowed(asked: list[str], original: list[str]) -> str | None:
+    """A refresh request naming `asked` (a subset of what the client was told it got): the full scope string
+    for the new tokens, data scopes and connection tag included. None when `asked` is not a subset (the
+    caller leaves it to oauthlib, which refuses with invalid_scope)."""
+    if not set(asked) <= set(original):
+        return None
+    tags = [scope for scope in original if is_tag(scope)]
+    consented = {scope for scope in original if scope in Scope.values}
+    data = grant(asked, consented).data_scopes if any(is_smart(scope) for scope in asked) else set()
+    return " ".join(dict.fromkeys([*asked, *sorted(data), *tags]))
+
+
 def client_scopes(stored: str) -> str:
     """The scope string a client sees (token response, introspection) from the stored one: when the client
     spoke SMART, its SMART scopes only (no data scope, no connection tag); otherwise unchanged, as before."""
