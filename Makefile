@@ -11,7 +11,8 @@ BENCH_PACKAGES := wrk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts
 DEPLOY_ENV = DJANGO_SETTINGS_MODULE=espace_sante.settings.base ALLOWED_HOSTS=monespacesante.example \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DATA_ENCRYPTION_KEYS=k1:$$($(BIN)/python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())') \
-	CODE_HASH_KEY=$$($(BIN)/python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+	CODE_HASH_KEY=$$($(BIN)/python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())') \
+	OIDC_RSA_PRIVATE_KEY="$$($(BIN)/python -c 'from espace_sante.settings._fixed_keys import throwaway_rsa_key; print(throwaway_rsa_key())')"
 
 .PHONY: help demo test quality pytest system-deps services bench clean
 

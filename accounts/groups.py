@@ -37,6 +37,7 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
         ("catalogue", "change_service"),
         ("catalogue", "suspend_service"),
         ("catalogue", "dereference_service"),
+        ("catalogue", "manage_oauth_client"),
         ("catalogue", "view_purpose"),
         ("catalogue", "add_purpose"),
         ("catalogue", "change_purpose"),

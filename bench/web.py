@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from espace_sante.settings._fixed_keys import throwaway_rsa_key
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
@@ -39,6 +41,7 @@ KEYS = {
     "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
     "DATA_ENCRYPTION_KEYS": "b1:" + base64.b64encode(b"b" * 32).decode(),
     "CODE_HASH_KEY": base64.b64encode(b"c" * 32).decode(),
+    "OIDC_RSA_PRIVATE_KEY": throwaway_rsa_key(),
 }
 PRODUCTION_SETTINGS = "espace_sante.settings.base"
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")

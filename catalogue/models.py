@@ -49,6 +49,10 @@ class Service(models.Model):
     oauth_client_id = models.CharField(
         "identifiant du client OAuth", max_length=100, null=True, blank=True, unique=True
     )
+    # A confidential client (private_key_jwt) proves itself with a key of this JWKS document, or of the one
+    # published at oauth_jwks_uri (fetched with a short timeout, cached): public keys only, never a secret.
+    oauth_jwks = models.JSONField("clés publiques du client (JWKS)", null=True, blank=True)
+    oauth_jwks_uri = models.URLField("adresse des clés publiques du client (jwks_uri)", blank=True)
 
     objects = ServiceQuerySet.as_manager()
 
@@ -58,6 +62,7 @@ class Service(models.Model):
         permissions = [
             ("suspend_service", "Suspendre ou rétablir un service"),
             ("dereference_service", "Déréférencer un service"),
+            ("manage_oauth_client", "Créer, modifier ou renouveler le client OAuth d’un service"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(category__in=ServiceCategory.values), name="service_category_known"),

@@ -330,7 +330,8 @@ def service_dereference(*, service: Service, by: Actor) -> Service:
 
 
 def service_application_ensure(*, service: Service, redirect_uris: str) -> Service:
-    """Give the service its OAuth client (public, authorization code with PKCE), once."""
+    """Give the service its OAuth client (public, authorization code with PKCE, ID tokens signed RS256), once.
+    The referencing staff's pages and `manage.py client_oauth_service` use catalogue/oauth_clients.py."""
     from oauth2_provider.models import get_application_model
 
     Application = get_application_model()
@@ -341,7 +342,7 @@ def service_application_ensure(*, service: Service, redirect_uris: str) -> Servi
             authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=redirect_uris,
             skip_authorization=False,
-            algorithm="",
+            algorithm=Application.RS256_ALGORITHM,
         )
         service.oauth_client_id = application.client_id
         service.save(update_fields=["oauth_client_id"])

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from catalogue import discovery
 from dossier.views import pro, share
 from espace_sante import views
 from espace_sante.fhir import views as fhir_views
@@ -18,6 +19,11 @@ urlpatterns = [
     path("catalogue/", include("catalogue.urls")),
     # OAuth 2.0 for connected services: our consent page + DOT's token and revocation endpoints
     path("oauth/", include("catalogue.oauth_urls")),
+    # Discovery (SMART App Launch 2, RFC 8414, OpenID Connect): public metadata, one source (catalogue/discovery.py)
+    path(".well-known/smart-configuration", discovery.smart_configuration, name="smart_configuration"),
+    path("api/v1/.well-known/smart-configuration", discovery.smart_configuration, name="smart_configuration_fhir"),
+    path(".well-known/oauth-authorization-server", discovery.oauth_authorization_server, name="oauth_metadata"),
+    path(".well-known/openid-configuration", discovery.openid_configuration, name="openid_configuration"),
     path("api/v1/", include("espace_sante.fhir.urls")),
     re_path(r"^api/", fhir_views.not_found),
     path("pro/patients/", pro.patient_search, name="pro_search"),

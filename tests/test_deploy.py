@@ -27,6 +27,8 @@ from django.conf import settings
 from django.urls import reverse
 from psycopg import sql
 
+from espace_sante.settings._fixed_keys import throwaway_rsa_key
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_DIR = ROOT / "espace_sante" / "settings"
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -63,6 +65,9 @@ READ_BY_SETTINGS = {name for path in SETTINGS_DIR.glob("*.py") for name in setti
 REQUIRED_SECRETS = sorted(name for name, helper in BASE_READS.items() if helper == "env_secret")
 
 
+OIDC_KEY = throwaway_rsa_key()
+
+
 def random_base64(size: int) -> str:
     return base64.b64encode(os.urandom(size)).decode()
 
@@ -77,6 +82,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DATA_ENCRYPTION_KEYS": "k1:" + random_base64(32),
         "CODE_HASH_KEY": random_base64(32),
+        "OIDC_RSA_PRIVATE_KEY": OIDC_KEY,
         # This run's Redis prefix, so that tests/conftest.py also removes what a subprocess leaves there.
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
     }
@@ -150,7 +156,14 @@ MALFORMED = {
     "short secret key": ("SECRET_KEY", "too-short"),
     "negative proxy hops": ("TRUSTED_PROXY_HOPS", "-1"),
     "proxy hops not a number": ("TRUSTED_PROXY_HOPS", "un"),
+    "OIDC key not a key": ("OIDC_RSA_PRIVATE_KEY", "pas une clé"),
+    "OIDC key base64 of junk": ("OIDC_RSA_PRIVATE_KEY", random_base64(64)),
 }
+
+
+def test_the_oidc_key_may_be_one_line_of_base64():
+    result = check_deploy(production_env(OIDC_RSA_PRIVATE_KEY=base64.b64encode(OIDC_KEY.encode()).decode()))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(("name", "value"), MALFORMED.values(), ids=MALFORMED.keys())

@@ -114,6 +114,8 @@ class Action(models.TextChoices):
     SERVICE_REPORTED = "catalogue.service.reported", "a signalé un service du catalogue"
     SERVICE_STATUS_CHANGED = "catalogue.service.status", "a changé le statut d’un service du catalogue"
     SERVICE_DEREFERENCED = "catalogue.service.dereferenced", "a déréférencé un service du catalogue"
+    SERVICE_OAUTH_CLIENT_SET = "catalogue.service.oauth_client", "a enregistré le client OAuth d’un service"
+    SERVICE_OAUTH_CLIENT_ROTATED = "catalogue.service.oauth_rotated", "a renouvelé le client OAuth d’un service"
     SERVICE_API_READ = "catalogue.api.read", "a consulté des données par l’API des services connectés"
     # No longer written (a service's measure or appointment is traced by its app, under the service's name);
     # kept for the events recorded before.
@@ -265,6 +267,14 @@ DETAILS: dict[str, dict[str, str]] = {
     Action.SERVICE_REPORTED: {"reason": C},
     Action.SERVICE_STATUS_CHANGED: {"previous": C, "status": C, "report": C},
     Action.SERVICE_DEREFERENCED: {},
+    Action.SERVICE_OAUTH_CLIENT_SET: {
+        "created": F,
+        "client_type": C,
+        "redirect_uris": N,
+        "origins": N,
+        "keys": C,
+    },
+    Action.SERVICE_OAUTH_CLIENT_ROTATED: {"tokens_revoked": N},
     Action.SERVICE_API_READ: {"resource": C, "count": N},
     Action.SERVICE_API_WRITTEN: {"resource": C},
     Action.SERVICE_API_REFUSED: {"reason": C, "method": C, "path": T, "scope": C, "tokens_revoked": N},

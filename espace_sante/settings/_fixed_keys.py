@@ -1,4 +1,5 @@
-"""Fixed, public keys for the demo and the tests only. Never used by base.py."""
+"""Fixed, public keys for the demo and the tests only, and a throw-away RSA key for their ID tokens
+(generated once per process, unless given). Never used by base.py."""
 
 import os
 
@@ -10,6 +11,19 @@ DEV_KEYS = {
 }
 
 
+def throwaway_rsa_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def set_default_keys() -> None:
     for name, value in DEV_KEYS.items():
         os.environ.setdefault(name, value)
+    # Set in the environment, so that the processes a test starts (workers, servers) sign with the same key.
+    if not os.environ.get("OIDC_RSA_PRIVATE_KEY") and not os.environ.get("OIDC_RSA_PRIVATE_KEY_FILE"):
+        os.environ["OIDC_RSA_PRIVATE_KEY"] = throwaway_rsa_key()

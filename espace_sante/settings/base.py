@@ -11,7 +11,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from espace_sante.settings.env import env_bool, env_int, env_list, env_secret, env_str
+from espace_sante.settings.env import env_bool, env_int, env_list, env_secret, env_str, rsa_private_key_pem
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "espace_sante.lib.client_address.ClientAddressMiddleware",  # request.client_ip, before anything uses it
     "espace_sante.lib.middleware.AccessLogMiddleware",  # first: one line per answer, whole stack timed
     "django.middleware.security.SecurityMiddleware",
+    "catalogue.cors.CorsMiddleware",  # connected services' browser apps: preflights answered before any view
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -299,6 +300,13 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # OpenID Connect (SMART `openid fhirUser`): ID tokens signed RS256 with this key, published at /oauth/jwks/.
+    # An RSA private key: PEM, or one line of base64 of the PEM (.env); OIDC_RSA_PRIVATE_KEY_FILE for a mounted
+    # secret. A retired key goes to OIDC_RSA_PRIVATE_KEYS_INACTIVE for as long as tokens it signed live.
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": rsa_private_key_pem(env_secret("OIDC_RSA_PRIVATE_KEY"), "OIDC_RSA_PRIVATE_KEY"),
+    "OIDC_ISS_ENDPOINT": SITE_URL.rstrip("/"),
+    "ID_TOKEN_EXPIRE_SECONDS": 10 * 60,
     "OAUTH2_VALIDATOR_CLASS": "catalogue.oauth.CatalogueOAuth2Validator",
     "SCOPES": {
         "measures:read": "Lire mes mesures",

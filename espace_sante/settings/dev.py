@@ -45,6 +45,7 @@ OAUTH2_PROVIDER = {
     **OAUTH2_PROVIDER,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
+    "OIDC_ISS_ENDPOINT": SITE_URL.rstrip("/"),
 }
 
 # Readable lines for the demo, scrubbed like production's JSON ones (espace_sante/lib/logging.py).

@@ -47,3 +47,27 @@ def env_secret(name: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} is required")
     return value
+
+
+def rsa_private_key_pem(value: str, name: str) -> str:
+    """A PEM RSA private key, given as is (a mounted file) or as one line of base64 of the PEM (an .env
+    value, where values are single lines). Refuses to start on anything else."""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    pem = value.strip()
+    if not pem.startswith("-----BEGIN"):
+        try:
+            pem = base64.b64decode(pem, validate=True).decode("ascii").strip()
+        except (binascii.Error, ValueError):
+            raise ImproperlyConfigured(f"{name} must be a PEM private key, or the base64 of one") from None
+    try:
+        key = load_pem_private_key(pem.encode("ascii"), password=None)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(f"{name} must be an unencrypted PEM private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 2048:
+        raise ImproperlyConfigured(f"{name} must be an RSA key of 2048 bits or more")
+    return pem

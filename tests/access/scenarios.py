@@ -286,7 +286,7 @@ def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
     world.authorize_query = (
         f"response_type=code&client_id={service.oauth_client_id}&redirect_uri=https%3A%2F%2Ftensio.example"
         "%2Foauth%2Fcallback&scope=measures%3Aread&state=etat-42&code_challenge_method=S256"
-        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&aud=http%3A%2F%2Ftestserver%2Fapi%2Fv1"
     )
 
     # --- activation: receipts of the victim's space, a child attached to Julien's card -------------------------

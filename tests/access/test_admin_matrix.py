@@ -100,6 +100,13 @@ PATIENT_PAGES: dict[str, set[str]] = {
     "admin:accounts_patient_delete": set(),
 }
 
+# A service's own pages (GET): its OAuth client, and the confirmation page of its rotation.
+SERVICE_PAGES: dict[str, set[str]] = {
+    "admin:catalogue_service_oauth_client": {REF},
+    "admin:catalogue_service_oauth_rotate": {REF},
+}
+MODEL_PAGES = ("changelist", "add", "history", "delete", "change")
+
 # Once found, a page answers 200, except the read-back confirmation with nothing pending: back to the person.
 FOUND_STATUS = {"admin:patient_contacts_confirm": 302}
 
@@ -228,6 +235,25 @@ def test_the_tables_cover_the_registry(agents, objects):
         assert set(_declared_parameters(model_admin, walker)) == FILTERS[label], label
     patient_urls = {f"admin:{url.name}" for url in registered["accounts.Patient"].get_urls() if url.name}
     assert patient_urls - NOT_PER_PERSON == set(PATIENT_PAGES)
+    service_urls = {
+        f"admin:{url.name}"
+        for url in registered["catalogue.Service"].get_urls()
+        if url.name and url.name not in {f"catalogue_service_{page}" for page in MODEL_PAGES}
+    }
+    assert service_urls == set(SERVICE_PAGES)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_the_service_pages_answer_only_the_referencing_staff(agents, objects, group):
+    service = objects["catalogue.Service"]
+    for name, allowed in SERVICE_PAGES.items():
+        response = agents[group].get(reverse(name, args=[service.pk]))
+        assert response.status_code == (200 if group in allowed else 403), (group, name)
+        if group not in allowed:
+            assert agents[group].post(reverse(name, args=[service.pk]), {"confirm": "on"}).status_code == 403
+    client_id = service.oauth_client_id
+    service.refresh_from_db()
+    assert service.oauth_client_id == client_id  # nobody's refused POST rotated it
 
 
 # --- Changelists, filters, lookups ----------------------------------------------------------------------

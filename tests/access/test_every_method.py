@@ -201,6 +201,12 @@ ROUTES: dict[str, Route] = {
     "oauth2_provider:authorize": Route("patient", methods=GET_POST, query="authorize"),
     "oauth2_provider:token": Route("public", methods=POST),
     "oauth2_provider:revoke-token": Route("public", methods=POST),
+    "oauth2_provider:introspect": Route("public", methods=POST),
+    "oauth2_provider:jwks-info": Route("public", methods=frozenset({"GET", "HEAD"})),
+    "smart_configuration": Route("public", methods=frozenset({"GET", "HEAD"})),
+    "smart_configuration_fhir": Route("public", methods=frozenset({"GET", "HEAD"})),
+    "oauth_metadata": Route("public", methods=frozenset({"GET", "HEAD"})),
+    "openid_configuration": Route("public", methods=frozenset({"GET", "HEAD"})),
     # --- the FHIR server (/api/v1/): a row per registered resource type and interaction
     "api:metadata": Route("public"),  # the CapabilityStatement: public, like every FHIR server's
     "api:not_found": Route("public", methods=EVERY),  # an OperationOutcome 404 for every other path

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from urllib.parse import parse_qs, urlencode, urlparse
 
+from catalogue import smart
 from catalogue.enums import ServiceCategory
 from catalogue.models import Purpose, Service
 from catalogue.services import service_application_ensure
@@ -56,6 +57,7 @@ def authorize_url(service: Service, challenge: str, *, scope: str = "measures:wr
         "state": "etat-42",
         "code_challenge": challenge,
         "code_challenge_method": "S256",
+        "aud": smart.fhir_base(),
     }
     params.update(extra)
     return "/oauth/authorize/?" + urlencode(params)

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.test import Client
 
+from catalogue import smart
 from catalogue.demo import SERVICES, seed_demo
 from catalogue.models import Service
 from tests.catalogue.helpers import pkce
@@ -34,6 +35,7 @@ def test_every_seeded_service_completes_the_authorization_code_flow(seeded, clie
             "state": "etat-demo",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
+            "aud": smart.fhir_base(),
         }
     )
     page = client.get(url)

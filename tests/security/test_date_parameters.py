@@ -31,7 +31,7 @@ APPS = ("accounts", "dossier", "profil", "messagerie", "agenda", "catalogue", "a
 DATE_PARAMETERS = {"mois", "semaine", "start", "end"}
 NOT_DATES = {
     "page", "onglet", "passes", "mesure", "dossier", "q", "professionnel", "patient", "subject",
-    "category", "client_id", "author", "region", "_format",
+    "category", "client_id", "author", "region", "_format", "aud",
 }  # fmt: skip
 
 NOISY = settings(
