@@ -43,29 +43,6 @@ RESOURCE_SCOPES: dict[str, tuple[str | None, str | None]] = {
 SMART_NAMES = {"Binary": "DocumentReference"}
 
 
-def _token_grants(token_scopes: set[str], resource_type: str, write: bool) -> bool:
-    """The token names the data scope, or a SMART scope (v2 `patient/<type>.rs|cud`, v1 `.read|.write`) of it."""
-    read_scope, write_scope = RESOURCE_SCOPES[resource_type]
-    wanted = write_scope if write else read_scope
-    if wanted in token_scopes:
-        return True
-    smart_type = SMART_NAMES.get(resource_type, resource_type)
-    for scope in token_scopes:
-        context, _, rest = scope.partition("/")
-        if context not in ("patient", "user") or "." not in rest:
-            continue
-        scope_type, _, permissions = rest.partition(".")
-        permissions = permissions.partition("?")[0]
-        if scope_type not in (smart_type, "*"):
-            continue
-        if permissions in ("read", "write", "*"):
-            if permissions == "*" or (permissions == "write") == write:
-                return True
-        elif write and set(permissions) & set("cu") or not write and set(permissions) & set("rs"):
-            return True
-    return False
-
-
 @dataclass
 class ServiceClient:
     """A connected service calling for one patient, through the connection its token carries."""
@@ -87,9 +64,8 @@ class ServiceClient:
         scope = write_scope if write else read_scope
         if scope is None:
             return not write
-        return _token_grants(set(self.token_scopes), resource_type, write) and policy.can_service_use(
-            self.connection, scope
-        )
+        # The stored token names the data scopes behind its SMART scopes (catalogue/smart.py, at consent).
+        return scope in self.token_scopes and policy.can_service_use(self.connection, scope)
 
     def scope_needed(self, resource_type: str, interaction: str) -> str:
         permission = "c" if interaction == "create" else "rs"

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from catalogue.enums import Scope
+from espace_sante.fhir.views import fhir_base as kernel_fhir_base
 
 CONNECTION_PREFIX = "connection:"
 OPENID, FHIR_USER, LAUNCH_PATIENT, OFFLINE_ACCESS = "openid", "fhirUser", "launch/patient", "offline_access"
@@ -217,7 +218,7 @@ def site() -> str:
 
 def fhir_base() -> str:
     """The FHIR base URL, which the `aud` parameter must name (SMART App Launch 2, §2.0.6)."""
-    return f"{site()}/api/v1"
+    return kernel_fhir_base()
 
 
 def issuer() -> str:

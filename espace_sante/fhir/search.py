@@ -70,21 +70,23 @@ def _unknown(name: str, strict: bool, why: str) -> None:
         raise FhirError(why, code="not-supported", reason="invalid")
 
 
+def _zone(text: str | None) -> datetime.tzinfo:
+    if text == "Z":
+        return datetime.UTC
+    if text:
+        sign = 1 if text[0] == "+" else -1
+        return datetime.timezone(sign * datetime.timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
+    return ZoneInfo(settings.TIME_ZONE)
+
+
 def _date_range(value: str) -> tuple[datetime.datetime, datetime.datetime]:
     match = DATE_VALUE.match(value)
     if not match:
-        raise FhirInputError(f"Date de recherche invalide : « {value} » (attendu AAAA, AAAA-MM, AAAA-MM-JJ…).")
+        raise FhirInputError(f"Date de recherche invalide : « {value[:40]} » (attendu AAAA, AAAA-MM, AAAA-MM-JJ…).")
     parts = {key: int(part) for key, part in match.groupdict().items() if part and key != "tz"}
     tz_text = match.group("tz")
-    if tz_text == "Z":
-        tz = datetime.UTC
-    elif tz_text:
-        sign = 1 if tz_text[0] == "+" else -1
-        hours, minutes = int(tz_text[1:3]), int(tz_text[4:6])
-        tz = datetime.timezone(sign * datetime.timedelta(hours=hours, minutes=minutes))
-    else:
-        tz = ZoneInfo(settings.TIME_ZONE)
-    try:
+    try:  # 30 February, year 0, an offset of 30 hours, the last instant of year 9999: a 400, never a 500
+        tz = _zone(tz_text)
         start = datetime.datetime(
             parts["year"],
             parts.get("month", 1),
@@ -104,7 +106,7 @@ def _date_range(value: str) -> tuple[datetime.datetime, datetime.datetime]:
             end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         else:
             end = start.replace(year=start.year + 1)
-    except (ValueError, OverflowError) as error:  # 30 February, year 0, the last instant of year 9999
+    except (ValueError, OverflowError) as error:
         raise FhirInputError(f"Date de recherche invalide : « {value} ».") from error
     return start, end
 
