@@ -25,7 +25,10 @@ pytestmark = pytest.mark.browser
 FHIR = "application/fhir+json; charset=utf-8"
 
 
-def test_patient_consents_service_exchanges_then_is_cut_off(page: Page, live_server, browser_personas, mailoutbox):
+def test_patient_consents_service_exchanges_then_is_cut_off(
+    page: Page, live_server, browser_personas, mailoutbox, settings
+):
+    settings.SITE_URL = live_server.url  # the public address: tokens' audience, links of the FHIR server
     camille = browser_personas.camille
     service = make_service("Tensio Connect")
     biology = add_document(camille, title="Bilan lipidique", category=DocumentCategory.BIOLOGIE)
@@ -118,6 +121,6 @@ def test_patient_consents_service_exchanges_then_is_cut_off(page: Page, live_ser
     # Every call is in the access history, under "Liens de partage et services".
     page.goto("/documents/historique/?onglet=autres")
     rows = page.get_by_role("row").filter(has_text="Tensio Connect")
-    expect(rows.filter(has_text="a ajouté des données par l’API des services connectés")).to_have_count(1)
+    expect(rows.filter(has_text="a ajouté une mesure")).to_have_count(1)  # traced like her own measures
     expect(rows.filter(has_text="a consulté des données par l’API des services connectés")).to_have_count(2)
     expect(rows.filter(has_text="s’est vu refuser un accès par l’API des services connectés")).to_have_count(3)
