@@ -7,13 +7,12 @@ is in the agenda, its reminders and the .ics feed, named after the service.
 
 import dataclasses
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from agenda import fhir
 from agenda.enums import EntryStatus
 from espace_sante.access import policy
-from espace_sante.fhir.errors import FhirInputError
+from espace_sante.fhir.errors import refusals_as_outcomes
 from espace_sante.fhir.registry import Context, Resource
 from espace_sante.fhir.search import SearchParam
 
@@ -53,14 +52,10 @@ class AppointmentResource(Resource):
         from agenda.services import DuplicateIdentifier, entry_add_from_service
 
         appointment = fhir.appointment_from_fhir(data, patient=ctx.client.patient)
-        try:
+        with refusals_as_outcomes(duplicate=(DuplicateIdentifier,)):
             return entry_add_from_service(
                 patient=ctx.client.patient,
                 service=ctx.client.connection.service,
                 by=ctx.client.actor,
                 **dataclasses.asdict(appointment),
             )
-        except DuplicateIdentifier as error:
-            raise FhirInputError(str(error), "duplicate", status=409) from error
-        except ValidationError as error:
-            raise FhirInputError(" ".join(error.messages), "value") from error

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from agenda.enums import EntryStatus
 from agenda.models import NOTE_MAX_LENGTH
 from agenda.times import instant_window
-from espace_sante.fhir.errors import FhirInputError
+from espace_sante.fhir.errors import FhirInputError, first_identifier
 
 ACCEPTED_STATUSES = ("booked", "proposed", "pending")
 IDENTIFIER_MAX_LENGTH = 200
@@ -62,20 +62,7 @@ def _within(value: datetime.datetime, field: str, earliest: datetime.datetime, l
 
 
 def _identifier(data: dict) -> str:
-    identifiers = data.get("identifier")
-    if identifiers is None:
-        return ""
-    if not isinstance(identifiers, list):
-        raise FhirInputError("« identifier » doit être une liste d’identifiants.", code="structure")
-    for identifier in identifiers:
-        value = identifier.get("value") if isinstance(identifier, dict) else None
-        if isinstance(value, str) and value.strip():
-            if len(value.strip()) > IDENTIFIER_MAX_LENGTH:
-                raise FhirInputError(
-                    f"« identifier.value » ne doit pas dépasser {IDENTIFIER_MAX_LENGTH} caractères.", code="value"
-                )
-            return value.strip()
-    return ""
+    return first_identifier(data, max_length=IDENTIFIER_MAX_LENGTH)
 
 
 def _participants(data: dict, patient) -> str:

@@ -9,14 +9,13 @@ import base64
 import binascii
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 
 from dossier.enums import DocumentCategory
 from espace_sante.access import policy
-from espace_sante.fhir.errors import FhirInputError
+from espace_sante.fhir.errors import FhirInputError, refusals_as_outcomes
 from espace_sante.fhir.http import fhir_response
 from espace_sante.fhir.registry import Context, Resource
 from espace_sante.fhir.search import SearchParam
@@ -96,12 +95,8 @@ class DocumentReferenceResource(Resource):
         subject = data.get("subject")
         ctx.require_own_patient(subject.get("reference") if isinstance(subject, dict) else None)
         parsed = parse_document_reference(data)
-        try:
+        with refusals_as_outcomes(business=(NotAllowed,)):
             return service_document_add(connection=ctx.client.connection, by=ctx.client.actor, **parsed)
-        except ValidationError as error:
-            raise FhirInputError(" ".join(error.messages)) from error
-        except NotAllowed as error:
-            raise FhirInputError(str(error), "business-rule") from error
 
 
 def parse_document_reference(data: dict) -> dict:

@@ -8,12 +8,11 @@ service sends shows up on the patient's pages, charts and synthesis, named after
 
 import dataclasses
 
-from django.core.exceptions import ValidationError
 from django.db.models import DateTimeField, Q
 from django.db.models.functions import Cast, Coalesce
 
 from espace_sante.access import policy
-from espace_sante.fhir.errors import FhirInputError
+from espace_sante.fhir.errors import refusals_as_outcomes
 from espace_sante.fhir.registry import Context, Resource
 from espace_sante.fhir.search import SearchParam
 from profil import fhir
@@ -74,14 +73,10 @@ class ObservationResource(Resource):
         subject = data.get("subject")
         ctx.require_own_patient(subject.get("reference") if isinstance(subject, dict) else None)
         measure = fhir.observation_from_fhir(data, patient=ctx.client.patient)
-        try:
+        with refusals_as_outcomes(duplicate=(DuplicateIdentifier,)):
             return measure_add_from_service(
                 patient=ctx.client.patient,
                 service=ctx.client.connection.service,
                 by=ctx.client.actor,
                 **dataclasses.asdict(measure),
             )
-        except DuplicateIdentifier as error:
-            raise FhirInputError(str(error), "duplicate", status=409) from error
-        except ValidationError as error:
-            raise FhirInputError(" ".join(error.messages), "value") from error

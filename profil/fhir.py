@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from espace_sante.fhir.errors import FhirInputError
+from espace_sante.fhir.errors import FhirInputError, first_identifier
 from profil.enums import MeasureKind
 from profil.measures import CLOCK_SKEW, MEASURES, measure_check
 
@@ -324,20 +324,7 @@ def _effective(data: dict) -> tuple[datetime.datetime | None, datetime.date]:
 
 
 def _identifier(data: dict) -> str:
-    identifiers = data.get("identifier")
-    if identifiers is None:
-        return ""
-    if not isinstance(identifiers, list):
-        raise FhirInputError("« identifier » doit être une liste d’identifiants.", code="structure")
-    for identifier in identifiers:
-        value = identifier.get("value") if isinstance(identifier, dict) else None
-        if isinstance(value, str) and value.strip():
-            if len(value.strip()) > IDENTIFIER_MAX_LENGTH:
-                raise FhirInputError(
-                    f"« identifier.value » ne doit pas dépasser {IDENTIFIER_MAX_LENGTH} caractères.", code="value"
-                )
-            return value.strip()
-    return ""
+    return first_identifier(data, max_length=IDENTIFIER_MAX_LENGTH)
 
 
 def _check_subject(data: dict, patient) -> None:

@@ -1,6 +1,10 @@
 """What the FHIR server answers instead of a resource: raised anywhere below a FHIR view, answered as an
 OperationOutcome by espace_sante.fhir.views."""
 
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError
+
 
 class FhirError(Exception):
     """A refusal with its HTTP status, its R4 IssueType and a French text for the client.
@@ -49,3 +53,36 @@ class NotFound(FhirError):
 
     def __init__(self, text: str = "Ressource introuvable.") -> None:
         super().__init__(text, reason="not_found")
+
+
+@contextmanager
+def refusals_as_outcomes(*, duplicate: tuple[type[Exception], ...] = (), business: tuple[type[Exception], ...] = ()):
+    """Around an app's write service: its refusals become FHIR input errors (nothing was stored).
+    `duplicate`: an identifier already received (409); `business`: a rule of the app (400 business-rule);
+    a ValidationError: a value the app's own forms would refuse too (400 value)."""
+    try:
+        yield
+    except duplicate as error:
+        raise FhirInputError(str(error), "duplicate") from error
+    except business as error:
+        raise FhirInputError(str(error), "business-rule") from error
+    except ValidationError as error:
+        raise FhirInputError(" ".join(error.messages), "value") from error
+
+
+def first_identifier(data: dict, *, max_length: int) -> str:
+    """The first non-empty `identifier[].value` of a resource (what a sender uses to de-duplicate), or ""."""
+    identifiers = data.get("identifier")
+    if identifiers is None:
+        return ""
+    if not isinstance(identifiers, list):
+        raise FhirInputError("« identifier » doit être une liste d’identifiants.", code="structure")
+    for identifier in identifiers:
+        value = identifier.get("value") if isinstance(identifier, dict) else None
+        if isinstance(value, str) and value.strip():
+            if len(value.strip()) > max_length:
+                raise FhirInputError(
+                    f"« identifier.value » ne doit pas dépasser {max_length} caractères.", code="value"
+                )
+            return value.strip()
+    return ""
