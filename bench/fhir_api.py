@@ -73,7 +73,7 @@ raw = "jeton-banc-" + uuid.uuid4().hex
 AccessToken.objects.create(
     user=camille.user, application=Application.objects.get(client_id=service.oauth_client_id), token=raw,
     expires=now + datetime.timedelta(days=1),
-    scope=f"patient/Observation.rs patient/Observation.c {connection.scope_tag}",
+    scope=f"patient/Observation.rs patient/Observation.c measures:read measures:write {connection.scope_tag}",
 )
 print(json.dumps({"token": raw, "patient": str(camille.public_id)}))
 """
@@ -138,7 +138,7 @@ def main() -> None:
     with SITE.gunicorn(workers=4, app="bench.fhir_api:application()") as server:
         browser = Browser(SITE.port, headers=headers)
         pages = _pages(browser, token)
-        assert len(pages) == -(-options.measures // 100), pages
+        assert len(pages) >= -(-options.measures // 100), pages  # plus the demo persona's own measures
         pages_file = SITE.work_dir / "pages.txt"
         pages_file.write_text("\n".join(pages) + "\n")
         pages_script = SITE.work_dir / "pages.lua"
