@@ -34,20 +34,12 @@ from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeErro
 from catalogue import client_assertion, services, smart
 from catalogue.enums import Scope
 from catalogue.forms import PurposesForm
-from catalogue.models import Connection, Service
+from catalogue.models import Service
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required
 
 CONNECTION_PREFIX = smart.CONNECTION_PREFIX
 Grant = get_grant_model()
-
-
-def _connection_in(scopes) -> Connection | None:
-    tags = [scope.removeprefix(CONNECTION_PREFIX) for scope in scopes or () if smart.is_tag(scope)]
-    try:
-        return Connection.objects.select_related("service", "patient").filter(public_id=uuid.UUID(tags[0])).first()
-    except (IndexError, ValueError):
-        return None
 
 
 def pairwise_subject(service: Service, user) -> str:
@@ -112,7 +104,7 @@ class CatalogueOAuth2Validator(OAuth2Validator):
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         super().save_bearer_token(token, request, *args, **kwargs)
-        connection = _connection_in(request.scopes)
+        connection = services.connection_from_scopes(request.scopes)
         token["scope"] = smart.client_scopes(token.get("scope", ""))
         if connection is not None:
             token["patient"] = str(connection.patient.public_id)
@@ -133,7 +125,7 @@ class CatalogueOAuth2Validator(OAuth2Validator):
             "token_type": "Bearer",
             "exp": int(access.expires.timestamp()),
         }
-        connection = _connection_in(access.scope.split())
+        connection = services.connection_from_scopes(access.scope.split())
         if connection is not None and connection.is_active:
             claims["patient"] = str(connection.patient.public_id)
         elif connection is not None:
@@ -150,7 +142,7 @@ class CatalogueOAuth2Validator(OAuth2Validator):
         claims = {}
         if service is not None:
             claims["sub"] = pairwise_subject(service, request.user)
-        connection = _connection_in(request.scopes)
+        connection = services.connection_from_scopes(request.scopes)
         # fhirUser names the person who signed in: the Patient when they act for themself. A representative
         # acting for a child is not that Patient, and has no FHIR resource here: no fhirUser then.
         if connection is not None and connection.patient.user_id == request.user.pk:

@@ -112,7 +112,8 @@ def _token_family_revoke(token_family) -> int:
     return expired
 
 
-def _connection_from_scopes(scopes) -> Connection | None:
+def connection_from_scopes(scopes) -> Connection | None:
+    """The connection a token's scopes name (its `connection:<public_id>` tag), or None."""
     from uuid import UUID
 
     tags = [scope.removeprefix("connection:") for scope in scopes or () if scope.startswith("connection:")]
@@ -132,7 +133,7 @@ def authorization_code_use_record(*, code: str, client_id: str, scopes, token_fa
         code_checksum=hashlib.sha256(code.encode("utf-8")).hexdigest(),
         defaults={
             "client_id": client_id,
-            "connection": _connection_from_scopes(scopes),
+            "connection": connection_from_scopes(scopes),
             "token_family": token_family,
         },
     )

@@ -30,7 +30,7 @@ APPS = ("accounts", "dossier", "profil", "messagerie", "agenda", "catalogue", "a
 # dates. A new parameter fails test_every_query_parameter_is_classified until it is put in one list.
 DATE_PARAMETERS = {"mois", "semaine", "start", "end"}
 NOT_DATES = {
-    "page", "onglet", "passes", "mesure", "dossier", "q", "professionnel", "patient", "subject",
+    "page", "onglet", "passes", "mesure", "dossier", "q", "professionnel",
     "category", "client_id", "author", "region", "_format", "aud",
 }  # fmt: skip
 
