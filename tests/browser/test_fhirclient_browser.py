@@ -120,3 +120,5 @@ def test_fhirclient_discovers_authorizes_pages_reads_writes_refreshes(
     assert revoked.status_code == 200
     with pytest.raises(FHIRUnauthorizedException):
         Observation.read(found[1].id, smart.server)
+    # Close the kept-alive connection: its live-server thread would hold a database session past the test.
+    smart.server.session.close()
