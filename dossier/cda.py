@@ -21,11 +21,11 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from dossier.models import MAX_UPLOAD_BYTES
+from dossier.models import CDA_CONTENT_TYPE, MAX_UPLOAD_BYTES
 
-# The DMP (XDS mimeType of a CDA R2 document, CI-SIS "Partage de documents de santé") and the PDSm
-# DocumentReference attachment use text/xml for CDA R2 documents; the record stores them under that type.
-CDA_CONTENT_TYPE = "text/xml"
+# CDA_CONTENT_TYPE: the DMP (XDS mimeType of a CDA R2 document, CI-SIS "Partage de documents de santé") and the
+# PDSm DocumentReference attachment use text/xml for CDA R2 documents; the record stores them under that type.
+__all__ = ["CDA_CONTENT_TYPE", "CdaSummary", "embedded_file", "is_cda", "level", "parse", "render_html", "summary"]
 HL7 = "urn:hl7-org:v3"
 LOINC = "2.16.840.1.113883.6.1"
 MAX_DEPTH = 200
