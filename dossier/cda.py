@@ -251,7 +251,8 @@ DROPPED = {"renderMultiMedia", "col", "colgroup", "footnoteRef"}
 
 
 def _span_count(value: str | None) -> int:
-    return min(int(value), 100) if value and value.isdigit() and 0 < int(value) else 1
+    """A colspan or rowspan of 1 to 100; anything else (text, "²", a thousand digits) counts as 1."""
+    return min(max(int(value), 1), 100) if value and re.fullmatch(r"[0-9]{1,3}", value) else 1
 
 
 def _children(element: Element, *, table: bool = False, skip_captions: bool = False) -> SafeString:

@@ -185,3 +185,15 @@ def test_check_upload_accepts_cda_documents_from_their_content_under_text_xml():
         check_upload(LDL_SES, "lettre.pdf", max_bytes=MAX_UPLOAD_BYTES)
     with pytest.raises(ValidationError, match="mal formé"):
         check_upload(PDF, "lettre.xml", max_bytes=MAX_UPLOAD_BYTES)
+
+
+def test_odd_spans_deep_but_allowed_nesting_and_a_latin_1_document_render():
+    html = cda.render_html(
+        level_3('<table><tbody><tr><td colspan="²" rowspan="9999999999">x</td></tr></tbody></table>')
+    )
+    assert "<td>x</td>" in html
+    deep = "<content>" * 150 + "profond" + "</content>" * 150
+    assert "profond" in cda.render_html(level_3(f"<paragraph>{deep}</paragraph>"))
+    latin_1 = level_3("<paragraph>Fièvre à 39 °C</paragraph>").replace(b"UTF-8", b"ISO-8859-1")
+    latin_1 = latin_1.decode().encode("iso-8859-1")
+    assert "Fièvre à 39 °C" in cda.render_html(latin_1)

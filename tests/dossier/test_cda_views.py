@@ -5,8 +5,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dossier import services
 from dossier.enums import DocumentCategory
 from dossier.models import Document
+from espace_sante.access.actor import Actor
 from tests.dossier.factories import make_document
 from tests.dossier.test_cda import LDL_SES, LEVEL_1, level_3
 
@@ -94,3 +96,13 @@ def test_an_unreadable_stored_cda_offers_the_download_only(client, login_as, per
     assert "ne peut pas être affiché" in page
     preview = client.get(reverse("dossier:document_preview", args=[document.public_id]))
     assert preview["Content-Disposition"].startswith("attachment;")
+
+
+def test_a_share_link_opens_a_level_3_cda_as_a_page(client, personas):
+    document = _cda_document(personas.camille, LDL_SES)
+    _link, token = services.share_create(
+        document=document, by=Actor.for_user(personas.camille.user, verified=True), hours=1
+    )
+    response = client.get(reverse("share_file", args=[token]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert "Synthèse médicale du séjour" in response.content.decode()
