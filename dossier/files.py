@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from dossier import cda
+
 # Decoded size of an image, all its pages or frames together: 24 million pixels holds a 300 dpi A3 scan or a
 # 24 Mpx photo (a bigger photo does not fit in 5 Mo anyway). A bigger "image" in a few kilobytes is a
 # decompression bomb: each viewer (the browser showing it inline) would decode ~100 Mo per view.
@@ -26,7 +28,8 @@ SIGNATURES = [
     (b"{\\rtf", "application/rtf", {".rtf"}),
 ]
 TEXT_EXTENSIONS = {".txt"}
-ACCEPTED = "PDF, TXT, RTF, JPEG, PNG ou TIFF"
+CDA_EXTENSIONS = {".xml"}
+ACCEPTED = "PDF, TXT, RTF, JPEG, PNG, TIFF ou document CDA R2 (XML)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ def check_upload(content: bytes, filename: str, *, max_bytes: int) -> CheckedFil
     if len(content) > max_bytes:
         raise ValidationError(f"Le fichier dépasse la taille maximale de {max_bytes // (1024 * 1024)} Mo.")
     extension = _extension(name)
+    if extension in CDA_EXTENSIONS:  # an XML file must be a CDA R2 document, read safely from its content
+        _check_cda(content)
+        return CheckedFile(content=content, content_type=cda.CDA_CONTENT_TYPE, filename=name)
     for magic, content_type, extensions in SIGNATURES:
         if content.startswith(magic):
             if extension not in extensions:
@@ -74,6 +80,28 @@ def check_upload(content: bytes, filename: str, *, max_bytes: int) -> CheckedFil
                 raise ValidationError("Ce fichier texte n’est pas lisible (encodage inconnu).") from None
         return CheckedFile(content=content, content_type="text/plain", filename=name)
     raise ValidationError(f"Ce type de fichier n’est pas accepté. Formats acceptés : {ACCEPTED}.")
+
+
+def detect_content_type(content: bytes, *, max_bytes: int) -> str | None:
+    """The type of a PDF or image read from its bytes (images checked as uploads are), None for anything else.
+    Used for the file embedded in a CDA level 1 document, which has no file name."""
+    if not content or len(content) > max_bytes:
+        return None
+    for magic, content_type, _extensions in SIGNATURES:
+        if content.startswith(magic) and content_type != "application/rtf":
+            if content_type.startswith("image/"):
+                _check_image(content)
+            return content_type
+    return None
+
+
+def _check_cda(content: bytes) -> None:
+    """A CDA R2 document: parsed safely; a level 1 one must carry a PDF or image matching its declared type;
+    a level 3 one must render."""
+    if cda.level(content) == 1:
+        cda.embedded_file(content)
+    else:
+        cda.render_html(content)
 
 
 def _check_image(content: bytes) -> None:

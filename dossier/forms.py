@@ -32,7 +32,7 @@ class DateInput(forms.DateInput):
 class DocumentUploadForm(DsfrBaseForm):
     file = forms.FileField(
         label="Fichier",
-        help_text="PDF, TXT, RTF, JPEG, PNG ou TIFF, 5 Mo au maximum.",
+        help_text="PDF, TXT, RTF, JPEG, PNG, TIFF ou CDA R2 (XML), 5 Mo au maximum.",
         error_messages={"required": "Choisissez un fichier.", "empty": "Le fichier est vide."},
     )
     title = forms.CharField(label="Titre", max_length=150)

@@ -8,6 +8,8 @@ from django.utils import timezone
 from dossier.enums import AuthorKind, CareKind, CareTeamRole, DocumentCategory, EmergencyKind
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+PREVIEW_TYPES = ("application/pdf", "image/jpeg", "image/png", "text/plain")  # shown inline by browsers
+CDA_CONTENT_TYPE = "text/xml"  # a CDA R2 document (dossier.cda)
 HELD_RESULT_NOTICE = timedelta(weeks=2)  # R.1111-53: the patient is told to consult after two weeks
 HELD_RESULT_RELEASE = timedelta(days=30)  # … and the result becomes visible by itself after one month
 EMERGENCY_DURATION = timedelta(hours=4)
@@ -114,7 +116,13 @@ class Document(models.Model):
 
     @property
     def can_preview(self) -> bool:
-        return self.content_type in ("application/pdf", "image/jpeg", "image/png", "text/plain")
+        """Whether "Aperçu" opens something in the browser: the file, or for a CDA R2 document its embedded
+        file (level 1) or its page (level 3)."""
+        return self.content_type in (*PREVIEW_TYPES, CDA_CONTENT_TYPE)
+
+    @property
+    def is_cda(self) -> bool:
+        return self.content_type == CDA_CONTENT_TYPE
 
 
 class CareTeamMember(models.Model):

@@ -13,8 +13,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from accounts.models import Patient, Professional
+from dossier import cda
 from dossier.enums import AuthorKind, CareKind, CareTeamRole
 from dossier.files import CheckedFile
 from dossier.models import (
@@ -186,6 +188,28 @@ def _notify_new_document(patient: Patient, document: Document) -> None:
 def document_content(document: Document) -> bytes:
     with encrypted_storage().open(document.file_name) as handle:
         return handle.read()
+
+
+@dataclass(frozen=True)
+class CdaView:
+    """What the record shows of a CDA R2 document: its page (level 3) or its embedded file (level 1); neither
+    when the stored document cannot be read (then only the download is offered)."""
+
+    level: int | None
+    html: SafeString | None = None
+    file: bytes | None = None
+    content_type: str = ""
+
+
+def document_cda_view(document: Document) -> CdaView:
+    content = document_content(document)
+    try:
+        if cda.level(content) == 3:
+            return CdaView(level=3, html=cda.render_html(content))
+        data, content_type = cda.embedded_file(content)
+    except ValidationError:
+        return CdaView(level=None)
+    return CdaView(level=1, file=data, content_type=content_type)
 
 
 @transaction.atomic

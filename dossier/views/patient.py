@@ -22,7 +22,7 @@ from dossier.forms import (
     RenameForm,
     ShareForm,
 )
-from dossier.models import CareTeamMember
+from dossier.models import PREVIEW_TYPES, CareTeamMember
 from espace_sante.access import policy
 from espace_sante.access.decorators import patient_required
 from espace_sante.audit.actions import ActorRole
@@ -31,9 +31,33 @@ PAGE_SIZE = 20
 
 
 def file_response(document, *, inline: bool) -> HttpResponse:
-    response = HttpResponse(services.document_content(document), content_type=document.content_type)
+    """The stored file as it was received (for a CDA R2 document, the original XML)."""
+    content = services.document_content(document)
+    return _bytes_response(content, document.content_type, document.original_filename, inline=inline)
+
+
+EMBEDDED_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/tiff": ".tif"}
+
+
+def shown_response(request: HttpRequest, document) -> HttpResponse:
+    """What "Aperçu" opens: the file itself; for a CDA R2 document its page (level 3, the rendered narrative in
+    the site's layout, under the site's strict CSP) or its embedded PDF or image (level 1)."""
+    if not document.is_cda:
+        return file_response(document, inline=document.can_preview)
+    view = services.document_cda_view(document)
+    if view.html is not None:
+        context = {"title": document.title, "document": document, "cda_html": view.html}
+        return render(request, "dossier/cda_document.html", context)
+    if view.file is not None:
+        name = document.original_filename.rsplit(".", 1)[0] + EMBEDDED_EXTENSIONS[view.content_type]
+        return _bytes_response(view.file, view.content_type, name, inline=view.content_type in PREVIEW_TYPES)
+    return file_response(document, inline=False)
+
+
+def _bytes_response(content: bytes, content_type: str, filename: str, *, inline: bool) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
     disposition = "inline" if inline else "attachment"
-    filename = document.original_filename.replace('"', "")
+    filename = filename.replace('"', "")
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     # A previewed file runs nothing and loads nothing, even if it was crafted to.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
@@ -106,6 +130,7 @@ def document_detail(request: HttpRequest, public_id) -> HttpResponse:
         "can_delete": policy.can_delete_document(request.actor, document),
         "links": links,
         "share_form": ShareForm(),
+        "cda": services.document_cda_view(document) if document.is_cda else None,
     }
     return render(request, "dossier/document_detail.html", context)
 
@@ -114,7 +139,7 @@ def document_detail(request: HttpRequest, public_id) -> HttpResponse:
 def document_preview(request: HttpRequest, public_id) -> HttpResponse:
     """Inline preview for the patient side and professionals alike (the policy decides)."""
     document = policy.document_for(request.actor, public_id, purpose="view")
-    return file_response(document, inline=document.can_preview)
+    return shown_response(request, document)
 
 
 @require_http_methods(["GET"])

@@ -175,5 +175,10 @@ def add_document(request: HttpRequest, public_id) -> HttpResponse:
 @require_http_methods(["GET"])
 def document(request: HttpRequest, public_id) -> HttpResponse:
     document_ = policy.document_for(request.actor, public_id, purpose="view")
-    context = {"title": document_.title, "document": document_, "patient": document_.patient}
+    context = {
+        "title": document_.title,
+        "document": document_,
+        "patient": document_.patient,
+        "cda": services.document_cda_view(document_) if document_.is_cda else None,
+    }
     return render(request, "dossier/pro/document.html", context)

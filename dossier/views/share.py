@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from dossier import services
-from dossier.views.patient import file_response
+from dossier.views.patient import shown_response
 from espace_sante.access import policy
 
 
@@ -34,4 +34,4 @@ def share_file(request: HttpRequest, token: str) -> HttpResponse:
     link = _open(request, token)
     if link is None:
         raise Http404
-    return file_response(link.document, inline=link.document.can_preview)
+    return shown_response(request, link.document)

@@ -20,6 +20,8 @@ def make_document(
     hidden_from_representatives=False,
     content=PDF,
     care_date=datetime.date(2026, 1, 15),
+    content_type="application/pdf",
+    original_filename="document.pdf",
     **extra,
 ):
     public_id = uuid.uuid4()
@@ -33,9 +35,9 @@ def make_document(
         author_kind=AuthorKind.PROFESSIONAL if author else AuthorKind.PATIENT,
         author_professional=author,
         file_name=name,
-        content_type="application/pdf",
+        content_type=content_type,
         size=len(content),
-        original_filename="document.pdf",
+        original_filename=original_filename,
         hidden_from_professionals=hidden,
         hidden_from_representatives=hidden_from_representatives,
         **extra,
