@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from accounts import admin_establishments  # noqa: F401 - registers the "Établissements" pages
 from accounts.enums import VitaleCardType
 from accounts.models import LegalRepresentation, Patient
 from accounts.services import (

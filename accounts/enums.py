@@ -52,3 +52,11 @@ class RepresentationKind(models.TextChoices):
 class VitaleCardType(models.TextChoices):
     WITH_PHOTO = "avec_photo", "carte Vitale avec photo"
     WITHOUT_PHOTO = "sans_photo", "carte Vitale sans photo"
+
+
+class EstablishmentKind(models.TextChoices):
+    HOSPITAL = "hopital", "hôpital, centre hospitalier"
+    LABORATORY = "laboratoire", "laboratoire de biologie médicale"
+    RADIOLOGY = "radiologie", "centre de radiologie"
+    PHARMACY = "pharmacie", "pharmacie"
+    MEDICO_SOCIAL = "medico_social", "établissement médico-social"

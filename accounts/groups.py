@@ -45,6 +45,16 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
         ("catalogue", "view_servicereport"),
         ("catalogue", "change_servicereport"),
     ],
+    # Establishments and their software clients (document-sharing API, issue 17): no deletion, no patient.
+    "Établissements": [
+        ("accounts", "view_establishment"),
+        ("accounts", "add_establishment"),
+        ("accounts", "change_establishment"),
+        ("accounts", "view_softwareclient"),
+        ("accounts", "add_softwareclient"),
+        ("accounts", "change_softwareclient"),
+        ("accounts", "manage_software_oauth_client"),
+    ],
 }
 
 

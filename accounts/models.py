@@ -14,8 +14,16 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from accounts.enums import Organisation, Profession, RepresentationKind, Sex, UserKind, VitaleCardType
-from accounts.validators import validate_departments, validate_nir, validate_rpps
+from accounts.enums import (
+    EstablishmentKind,
+    Organisation,
+    Profession,
+    RepresentationKind,
+    Sex,
+    UserKind,
+    VitaleCardType,
+)
+from accounts.validators import validate_departments, validate_finess, validate_nir, validate_rpps
 from espace_sante.crypto.fields import EncryptedTextField
 from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
 from espace_sante.lib.dates import age_on, today
@@ -475,3 +483,85 @@ class ContactChangeRequest(TimestampedModel):
     @property
     def fields(self) -> list[str]:
         return [name for name, changed in (("email", self.email_changed), ("phone", self.phone_changed)) if changed]
+
+
+class Establishment(TimestampedModel):
+    """A health establishment (hospital, laboratory, radiology centre, pharmacy, médico-social), known by its
+    FINESS number: its software clients send documents to the record (issue 17)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    finess = models.CharField("numéro FINESS", max_length=9, unique=True, validators=[validate_finess])
+    name = models.CharField("nom", max_length=200)
+    kind = models.CharField("type d’établissement", max_length=20, choices=EstablishmentKind.choices)
+    active = models.BooleanField("actif", default=True)
+
+    class Meta:
+        verbose_name = "établissement"
+        verbose_name_plural = "établissements"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=EstablishmentKind.values), name="establishment_kind_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (FINESS {self.finess})"
+
+
+class SoftwareClient(TimestampedModel):
+    """A software (hospital information system, laboratory or practice software) calling the document-sharing
+    API for an establishment, or for a named professional of it (`professional`, who must be active).
+
+    It authenticates with OAuth 2.0 client credentials and private_key_jwt only (keys from `oauth_jwks` or
+    `oauth_jwks_uri`, as a connected service's); its django-oauth-toolkit Application is found by
+    `oauth_client_id` (no foreign key to the swappable model). Tokens carry `software:<public_id>`."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField("nom du logiciel", max_length=200)
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="software_clients", verbose_name="établissement"
+    )
+    professional = models.ForeignKey(
+        Professional,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="software_clients",
+        verbose_name="professionnel pour qui il agit",
+        help_text="Vide : le logiciel agit pour l’établissement lui-même.",
+    )
+    oauth_client_id = models.CharField(
+        "identifiant du client OAuth", max_length=100, null=True, blank=True, unique=True
+    )
+    oauth_jwks = models.JSONField("clés publiques du client (JWKS)", null=True, blank=True)
+    oauth_jwks_uri = models.URLField("adresse des clés publiques du client (jwks_uri)", blank=True)
+    active = models.BooleanField("actif", default=True)
+
+    class Meta:
+        verbose_name = "logiciel client"
+        verbose_name_plural = "logiciels clients"
+        ordering = ["establishment__name", "name"]
+        permissions = [("manage_software_oauth_client", "Créer ou renouveler le client OAuth d’un logiciel")]
+
+    def __str__(self) -> str:
+        return f"{self.name} — {self.establishment.name}"
+
+    @property
+    def scope_tag(self) -> str:
+        return f"software:{self.public_id}"
+
+    @property
+    def application(self):
+        from oauth2_provider.models import get_application_model
+
+        if not self.oauth_client_id:
+            return None
+        return get_application_model().objects.filter(client_id=self.oauth_client_id).first()
+
+    @property
+    def professional_is_active(self) -> bool:
+        return self.professional is None or self.professional.user.is_active
+
+    @property
+    def usable(self) -> bool:
+        """May get and use tokens: itself and its establishment active, its professional (if any) active."""
+        return self.active and self.establishment.active and self.professional_is_active

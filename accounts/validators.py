@@ -81,3 +81,28 @@ def validate_departments(value: str) -> None:
         raise ValidationError(
             "Départements attendus séparés par des virgules, par exemple 31 ou 2A,2B.", code="departments"
         )
+
+
+FINESS = re.compile(r"^(\d{2}|2A|2B)\d{7}$")
+
+
+def finess_is_valid(value: str) -> bool:
+    """A FINESS number (établissement or entité juridique): 9 characters, the département's two first (2A/2B
+    for Corsica), the last one a Luhn check digit over the whole number. For Corsica the key is computed
+    with the département read as 20 (our assumption, as for other French registries: check it against the
+    FINESS extract before relying on it for Corsican establishments)."""
+    from stdnum import luhn
+
+    if not isinstance(value, str) or not FINESS.match(value):
+        return False
+    digits = "20" + value[2:] if value[:2] in ("2A", "2B") else value
+    return luhn.is_valid(digits)
+
+
+def validate_finess(value: str) -> None:
+    if not finess_is_valid(value):
+        raise ValidationError(
+            "Ce numéro FINESS n’est pas valide : 9 caractères (le département, puis 7 chiffres dont le dernier "
+            "est la clé de contrôle).",
+            code="invalid_finess",
+        )

@@ -2,8 +2,8 @@
 
 The FHIR machinery is the kernel's (espace_sante/fhir/); the resources are served by the apps that own the data
 (accounts: Patient, profil: Observation, agenda: Appointment, dossier: DocumentReference and Binary). This
-module is the FHIR_AUTHENTICATOR: it turns a bearer token into a ServiceClient, whose every call, accepted or
-refused, is traced in the patient's access history under the service's name (role "system").
+module is the first of the FHIR_AUTHENTICATORS: it turns a bearer token into a ServiceClient, whose every
+call, accepted or refused, is traced in the patient's access history under the service's name (role "system").
 
 Refusals: 401 (no, unknown, expired or revoked token; ended connection), 403 (scope not consented, suspended
 service, connection waiting for the young adult's confirmation), 429 (rate limit).
@@ -22,7 +22,7 @@ from oauth2_provider.models import get_access_token_model
 from catalogue import services
 from catalogue.actor import ServiceActor
 from catalogue.enums import ConnectionStatus, Scope, ServiceStatus
-from catalogue.models import Connection
+from catalogue.models import Connection, Service
 from catalogue.oauth import CONNECTION_PREFIX
 from espace_sante.access import policy
 from espace_sante.audit.actions import Action
@@ -81,16 +81,17 @@ class ServiceClient:
         services.api_refusal_record(by=self.actor, patient=self.patient, reason=reason, method=method, path=path)
 
 
-def authenticate(request: HttpRequest) -> ServiceClient:
-    """The connection behind the bearer token, or FhirError (traced by the kernel once the client is known)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, raw = header.partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
-        raise FhirError("Jeton d’accès manquant.", status=401, code="login", reason="missing_token")
+def authenticate(request: HttpRequest) -> ServiceClient | None:
+    """The connection behind the bearer token, or FhirError (traced by the kernel once the client is known);
+    None for a token that is not a connected service's (the kernel asks the next authenticator). The kernel
+    answers a missing Authorization header before any authenticator."""
+    _, _, raw = request.headers.get("Authorization", "").partition(" ")
     checksum = hashlib.sha256(raw.strip().encode("utf-8")).hexdigest()
     token = get_access_token_model().objects.select_related("application").filter(token_checksum=checksum).first()
     if token is None or token.application is None:
-        raise FhirError("Jeton d’accès inconnu.", status=401, code="login", reason="unknown_token")
+        return None
+    if not Service.objects.filter(oauth_client_id=token.application.client_id).exists():
+        return None
     scopes = frozenset(token.scope.split())
     tags = [scope[len(CONNECTION_PREFIX) :] for scope in scopes if scope.startswith(CONNECTION_PREFIX)]
     connection = None

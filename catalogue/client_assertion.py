@@ -4,6 +4,10 @@ A confidential service signs a short JWT with its private key instead of sending
 its client_id, `aud` = our token endpoint (or the endpoint called: revocation, introspection), `exp` at most
 five minutes ahead, a `jti` used once. Its public keys are the JWKS document registered for the service, or
 fetched from its registered jwks_uri (short timeout, cached). RS256/RS384 and ES256/ES384 only.
+
+The same check authenticates the establishments' and professionals' software clients (accounts.SoftwareClient,
+client credentials grant): whoever holds the client_id, a Service or a SoftwareClient, registered the keys
+(`oauth_jwks`, `oauth_jwks_uri`, the same fields on both). `request.key_holder` is set to it.
 """
 
 import hashlib
@@ -72,21 +76,37 @@ def _authenticate(request):
         raise Refused("client_id differs from iss")
     Application = get_application_model()
     application = Application.objects.filter(client_id=client_id).first()
-    service = Service.objects.filter(oauth_client_id=client_id).first()
-    if application is None or service is None or application.client_type != Application.CLIENT_CONFIDENTIAL:
+    holder = key_holder(client_id)
+    if application is None or holder is None or application.client_type != Application.CLIENT_CONFIDENTIAL:
         raise Refused("unknown or public client")
-    keys = service_keys(service)
+    keys = registered_keys(holder)
     verified = _verified_claims(assertion, keys, header["alg"])
     _check_claims(verified, request)
     _spend_jti(client_id, verified)
+    request.key_holder = holder
     return application
 
 
-def service_keys(service: Service) -> jwk.JWKSet:
-    """The public keys registered for the service: its JWKS document, else the one at its jwks_uri."""
-    document = service.oauth_jwks
-    if not document and service.oauth_jwks_uri:
-        document = _fetch_jwks(service.oauth_jwks_uri)
+def key_holder(client_id: str):
+    """Who registered the client_id: a connected service, or a software client (accounts), or None."""
+    from accounts.models import SoftwareClient
+
+    service = Service.objects.filter(oauth_client_id=client_id).first()
+    if service is not None:
+        return service
+    return (
+        SoftwareClient.objects.select_related("establishment", "professional__user")
+        .filter(oauth_client_id=client_id)
+        .first()
+    )
+
+
+def registered_keys(holder) -> jwk.JWKSet:
+    """The public keys registered for a service or a software client: its JWKS document, else the one at its
+    jwks_uri."""
+    document = holder.oauth_jwks
+    if not document and holder.oauth_jwks_uri:
+        document = _fetch_jwks(holder.oauth_jwks_uri)
     if not document:
         raise Refused("no keys registered")
     try:

@@ -10,6 +10,11 @@ through it. The token response names the patient (`patient`) and lists the clien
 
 Confidential clients authenticate with a signed JWT (private_key_jwt, catalogue/client_assertion.py);
 nobody authenticates with a client secret.
+
+Establishments' and professionals' software clients (accounts.SoftwareClient, issue 17) use the same token
+endpoint with the client credentials grant only (their Application allows no other; a service's allows no
+client credentials): private_key_jwt, the system scopes of accounts/software.py, no refresh token, and the
+stored scope carries `software:<public_id>`, the FHIR authenticator's way back to the software client.
 """
 
 import uuid
@@ -31,6 +36,8 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 
+from accounts import software
+from accounts.models import SoftwareClient
 from catalogue import client_assertion, services, smart
 from catalogue.enums import Scope
 from catalogue.forms import PurposesForm
@@ -55,6 +62,9 @@ class CatalogueOAuth2Validator(OAuth2Validator):
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, "fhirUser": smart.FHIR_USER}
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        holder = getattr(request, "key_holder", None)
+        if isinstance(holder, SoftwareClient):
+            return self._validate_software_scopes(holder, scopes, request)
         tags = [scope for scope in scopes if smart.is_tag(scope)]
         data_scopes = [scope for scope in scopes if scope in Scope.values]
         if not super().validate_scopes(client_id, data_scopes, client, request, *args, **kwargs):
@@ -69,6 +79,19 @@ class CatalogueOAuth2Validator(OAuth2Validator):
         expected = getattr(request, "catalogue_connection", None)
         if tags and (expected is None or tags != [f"{CONNECTION_PREFIX}{expected}"]):
             raise InvalidScopeError(description="connection:* scopes are reserved.", request=request)
+        return True
+
+    def _validate_software_scopes(self, holder: SoftwareClient, scopes, request) -> bool:
+        """Client credentials for a software client: system scopes only; the binding tag is added here."""
+        if request.grant_type != "client_credentials":
+            return False
+        if any(scope.startswith(software.SOFTWARE_PREFIX) for scope in scopes):
+            raise InvalidScopeError(description="software:* scopes are reserved.", request=request)
+        try:
+            software.check_requested(scopes)
+        except software.ScopeRefused as refused:
+            raise InvalidScopeError(description=str(refused), request=request) from None
+        request.scopes = [*dict.fromkeys(scopes), holder.scope_tag]
         return True
 
     # --- Client authentication: private_key_jwt for confidential clients, none for public ones -------------
@@ -86,6 +109,9 @@ class CatalogueOAuth2Validator(OAuth2Validator):
         application = client_assertion.authenticate(request)
         if application is None:
             return False
+        holder = getattr(request, "key_holder", None)
+        if isinstance(holder, SoftwareClient) and not holder.usable:
+            return False  # inactive software, establishment or professional: invalid_client
         request.client = application
         request.client_id = application.client_id
         return True
@@ -178,6 +204,8 @@ class CatalogueOAuth2Validator(OAuth2Validator):
             raise errors.InvalidGrantError(request=request)
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):
+        if isinstance(getattr(request, "key_holder", None), SoftwareClient):
+            return []  # a software client names its scopes (refused otherwise)
         service = Service.objects.filter(oauth_client_id=getattr(request.client, "client_id", None)).first()
         return sorted(service.all_scopes) if service is not None else []
 

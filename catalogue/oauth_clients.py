@@ -95,6 +95,22 @@ def _jwks_problem(jwks) -> str | None:
     return None
 
 
+def keys_problems(*, jwks, jwks_uri: str) -> dict[str, list[str]]:
+    """French messages, by field ("jwks", "jwks_uri"), for a confidential client's public keys (private_key_jwt):
+    a JWKS document of public keys and/or an https jwks_uri, at least one of the two. Used for connected
+    services and for software clients (accounts/establishments.py)."""
+    problems: dict[str, list[str]] = {}
+    if not jwks and not jwks_uri:
+        problems.setdefault("jwks", []).append(
+            "Un client confidentiel s’authentifie par une clé : indiquez son JWKS ou son adresse (jwks_uri)."
+        )
+    if jwks and (problem := _jwks_problem(jwks)):
+        problems.setdefault("jwks", []).append(problem)
+    if jwks_uri and (problem := _url_problem(jwks_uri, origin=False)):
+        problems.setdefault("jwks_uri", []).append(problem.replace("L’adresse de retour", "L’adresse du JWKS"))
+    return problems
+
+
 def client_settings_check(settings: ClientSettings) -> None:
     """French messages, by field, for everything wrong with `settings` (ValidationError)."""
     problems: dict[str, list[str]] = {}
@@ -107,14 +123,8 @@ def client_settings_check(settings: ClientSettings) -> None:
         if problem := _url_problem(origin, origin=True):
             problems.setdefault("allowed_origins", []).append(problem)
     if settings.confidential:
-        if not settings.jwks and not settings.jwks_uri:
-            problems.setdefault("jwks", []).append(
-                "Un client confidentiel s’authentifie par une clé : indiquez son JWKS ou son adresse (jwks_uri)."
-            )
-        if settings.jwks and (problem := _jwks_problem(settings.jwks)):
-            problems.setdefault("jwks", []).append(problem)
-        if settings.jwks_uri and (problem := _url_problem(settings.jwks_uri, origin=False)):
-            problems.setdefault("jwks_uri", []).append(problem.replace("L’adresse de retour", "L’adresse du JWKS"))
+        for name, found in keys_problems(jwks=settings.jwks, jwks_uri=settings.jwks_uri).items():
+            problems.setdefault(name, []).extend(found)
     elif settings.jwks or settings.jwks_uri:
         problems.setdefault("jwks", []).append("Un client public n’a pas de clé : laissez le JWKS vide.")
     if problems:

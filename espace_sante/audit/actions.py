@@ -121,6 +121,15 @@ class Action(models.TextChoices):
     # kept for the events recorded before.
     SERVICE_API_WRITTEN = "catalogue.api.written", "a ajouté des données par l’API des services connectés"
     SERVICE_API_REFUSED = "catalogue.api.refused", "s’est vu refuser un accès par l’API des services connectés"
+    # --- establishments and their software clients (document-sharing API, issue 17) ---
+    ESTABLISHMENT_SAVED = "accounts.establishment.saved", "a enregistré un établissement"
+    SOFTWARE_CLIENT_SET = "accounts.software.oauth_client", "a enregistré le client OAuth d’un logiciel"
+    SOFTWARE_CLIENT_ROTATED = "accounts.software.oauth_rotated", "a renouvelé le client OAuth d’un logiciel"
+    SOFTWARE_API_READ = "accounts.software_api.read", "a consulté des données par l’API de partage de documents"
+    SOFTWARE_API_REFUSED = (
+        "accounts.software_api.refused",
+        "s’est vu refuser un accès par l’API de partage de documents",
+    )
     ACCESS_DENIED = "access.denied", "s’est vu refuser un accès"
 
 
@@ -275,6 +284,11 @@ DETAILS: dict[str, dict[str, str]] = {
         "keys": C,
     },
     Action.SERVICE_OAUTH_CLIENT_ROTATED: {"tokens_revoked": N},
+    Action.ESTABLISHMENT_SAVED: {"created": F, "kind": C, "active": F},
+    Action.SOFTWARE_CLIENT_SET: {"created": F, "keys": C, "professional": F, "active": F},
+    Action.SOFTWARE_CLIENT_ROTATED: {"tokens_revoked": N},
+    Action.SOFTWARE_API_READ: {"resource": C, "count": N},
+    Action.SOFTWARE_API_REFUSED: {"reason": C, "method": C, "path": T},
     Action.SERVICE_API_READ: {"resource": C, "count": N},
     Action.SERVICE_API_WRITTEN: {"resource": C},
     Action.SERVICE_API_REFUSED: {"reason": C, "method": C, "path": T, "scope": C, "tokens_revoked": N},

@@ -27,8 +27,10 @@ _CODE = re.compile(CODE_PATTERN)
 # "document", never its title. tests/audit/test_no_medical_content.py checks each entry of the medical apps.
 SAFE_STR_MODELS = frozenset(
     {
+        "accounts.Establishment",
         "accounts.Patient",
         "accounts.Professional",
+        "accounts.SoftwareClient",
         "activation.HealthSpace",
         "activation.Opposition",
         "activation.Closure",

@@ -1,8 +1,9 @@
 """The resources the FHIR server serves, and who may call it.
 
 Each app serves its own resource types from its own `api.py` (a Resource subclass, listed in the
-FHIR_RESOURCES setting); the app that owns the API clients provides the authenticator (FHIR_AUTHENTICATOR).
-The kernel imports neither: it loads both by their dotted paths from the settings.
+FHIR_RESOURCES setting); each app that owns API clients provides an authenticator (FHIR_AUTHENTICATORS, tried
+in order: catalogue for connected services, accounts for establishments' and professionals' software). The
+kernel imports none of them: it loads them by their dotted paths from the settings.
 """
 
 import datetime
@@ -22,7 +23,7 @@ class Client(Protocol):
     """Who calls the API (a connected service's token, a professional's software…), as the authenticator
     found it. The resources ask it what it may do and trace through it in the patient's history."""
 
-    patient: object
+    patient: object  # the patient the token is bound to (a connected service's), or None: named per request
 
     def allows(self, resource_type: str, interaction: str) -> bool: ...
 
@@ -44,6 +45,7 @@ class Context:
 
     @property
     def patient_reference(self) -> str:
+        """For patient-bound clients only (a connected service's token): `client.patient` is not None."""
         return f"Patient/{self.client.patient.public_id}"
 
     def require_own_patient(self, reference: str | None) -> None:
@@ -68,6 +70,9 @@ class Resource:
     id_field = "public_id"
     raw_content = False  # Binary: read answers the content itself unless FHIR JSON is asked for
     last_updated_field = "updated_at"
+    # Served only to clients whose token names the patient (client.patient); a client without one (a software
+    # client, which names the patient per request) is refused, whatever its scopes, until a type says False.
+    patient_bound = True
 
     def queryset(self, ctx: Context):
         """What this client may read of this type (the access policy's answer)."""
@@ -136,5 +141,19 @@ def resource_for(resource_type: str) -> Resource:
     return resource
 
 
+@cache
+def authenticators() -> list:
+    return [import_string(path) for path in settings.FHIR_AUTHENTICATORS]
+
+
 def authenticate(request: HttpRequest) -> Client:
-    return import_string(settings.FHIR_AUTHENTICATOR)(request)
+    """The client behind the bearer token: each authenticator returns its client for a token it recognises
+    (or raises FhirError for one of its own that may not be used), None for a token that is not its own."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise FhirError("Jeton d’accès manquant.", status=401, code="login", reason="missing_token")
+    for authenticator in authenticators():
+        client = authenticator(request)
+        if client is not None:
+            return client
+    raise FhirError("Jeton d’accès inconnu.", status=401, code="login", reason="unknown_token")

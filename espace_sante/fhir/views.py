@@ -29,6 +29,14 @@ def _not_allowed(allowed: list[str]) -> HttpResponse:
 def _require(ctx: Context, resource: Resource, interaction: str) -> None:
     if interaction not in resource.interactions:
         raise FhirError("Interaction non prise en charge.", status=405, code="not-supported")
+    if resource.patient_bound and ctx.client.patient is None:
+        raise FhirError(
+            "Ce type de ressource n’est pas servi à ce client.",
+            status=403,
+            code="forbidden",
+            reason="scope",
+            headers={"WWW-Authenticate": 'Bearer realm="api", error="insufficient_scope"'},
+        )
     if not ctx.client.allows(resource.type, interaction):
         scope = ctx.client.scope_needed(resource.type, interaction)
         raise FhirError(

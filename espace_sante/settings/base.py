@@ -321,7 +321,8 @@ OAUTH2_PROVIDER = {
 
 
 # --- FHIR R4 server (/api/v1/, espace_sante/fhir/) ---------------------------------------------------------------
-# Each app serves its own resource types; the catalogue authenticates the connected services' bearer tokens.
+# Each app serves its own resource types; the catalogue authenticates the connected services' bearer tokens,
+# accounts the establishments' and professionals' software clients' (issue 17).
 FHIR_RESOURCES = [
     "accounts.api.PatientResource",
     "profil.api.ObservationResource",
@@ -329,7 +330,8 @@ FHIR_RESOURCES = [
     "dossier.api.DocumentReferenceResource",
     "dossier.api.BinaryResource",
 ]
-FHIR_AUTHENTICATOR = "catalogue.api.authenticate"
+# Tried in order: each returns its client for a token it recognises, None for another's (fhir/registry.py).
+FHIR_AUTHENTICATORS = ["catalogue.api.authenticate", "accounts.software.authenticate"]
 FHIR_CAPABILITY_DATE = "2026-12-06"
 FHIR_AUTHORIZE_URL_NAME = "oauth2_provider:authorize"
 FHIR_TOKEN_URL_NAME = "oauth2_provider:token"

@@ -117,6 +117,31 @@ def _token(world: World, scenario: str, connection: Connection, scopes: str) -> 
     world.bearer[scenario] = raw
 
 
+def _software_token(world: World, scenario: str) -> None:
+    """An establishment's software client (issue 17) with every system scope it may get: no patient-bound
+    resource type serves it, whatever its scopes."""
+    from oauth2_provider.models import AccessToken
+
+    from accounts.establishments import establishment_create, software_client_save
+    from accounts.models import SoftwareClient
+    from accounts.software import SYSTEM_SCOPES
+
+    establishment = establishment_create(finess="310781406", name="CHU de Toulouse", kind="hopital", by=None)
+    software = software_client_save(
+        software=SoftwareClient(name="DxCare", establishment=establishment, oauth_jwks_uri="https://chu.example/jwks"),
+        by=None,
+    )
+    raw = f"jeton-{scenario}-{uuid.uuid4().hex}"
+    AccessToken.objects.create(
+        user=None,
+        application=software.application,
+        token=raw,
+        expires=timezone.now() + datetime.timedelta(hours=2),
+        scope=" ".join([*SYSTEM_SCOPES, software.scope_tag]),
+    )
+    world.bearer[scenario] = raw
+
+
 def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
     p = seed()
     world = World(personas=p)
@@ -283,6 +308,7 @@ def build_world() -> World:  # noqa: PLR0915 - one flat recipe reads best
     _token(world, "token_victim", connection, every_scope)
     _token(world, "token_other", connections[julien.pk], every_scope)
     _token(world, "token_wrong_scope", connection, "")
+    _software_token(world, "token_establishment")
     world.authorize_query = (
         f"response_type=code&client_id={service.oauth_client_id}&redirect_uri=https%3A%2F%2Ftensio.example"
         "%2Foauth%2Fcallback&scope=measures%3Aread&state=etat-42&code_challenge_method=S256"
@@ -332,6 +358,7 @@ SCENARIOS: dict[str, Scenario] = {
     "token_victim": Scenario(None, bearer=True),
     "token_other": Scenario(None, bearer=True),
     "token_wrong_scope": Scenario(None, bearer=True),
+    "token_establishment": Scenario(None, bearer=True),  # an establishment's software client (issue 17)
 }
 
 

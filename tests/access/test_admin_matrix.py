@@ -21,7 +21,8 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.enums import Organisation, UserKind
-from accounts.models import Agent, Patient
+from accounts.establishments import establishment_create, software_client_save
+from accounts.models import Agent, Patient, SoftwareClient
 from activation.models import CampaignChunk, CampaignRun, HealthSpace
 from catalogue.enums import ReportReason, ServiceStatus
 from catalogue.models import Service, ServiceReport
@@ -34,12 +35,15 @@ from tests.catalogue.helpers import make_service
 pytestmark = pytest.mark.django_db
 
 CPAM, FS, SUP, REF = "Conseiller CPAM", "Conseiller France services", "Superviseur", "Référencement"
-GROUPS = (CPAM, FS, SUP, REF)
+EST = "Établissements"
+GROUPS = (CPAM, FS, SUP, REF, EST)
 COUNSELLORS = {CPAM, FS, SUP}  # view_patient
 
 # Who may open each registered changelist (everyone else: 403).
 VIEW: dict[str, set[str]] = {
     "accounts.Patient": COUNSELLORS,
+    "accounts.Establishment": {EST},
+    "accounts.SoftwareClient": {EST},
     "activation.HealthSpace": COUNSELLORS,
     "activation.CampaignChunk": {SUP},
     "catalogue.Service": {REF},
@@ -51,6 +55,8 @@ VIEW: dict[str, set[str]] = {
 # The declared filters' parameters, as the changelists offer them.
 FILTERS: dict[str, set[str]] = {
     "accounts.Patient": set(),
+    "accounts.Establishment": {"kind__exact", "kind__isnull", "active__exact", "active__isnull"},
+    "accounts.SoftwareClient": {"active__exact", "active__isnull"},
     "activation.HealthSpace": {"status__exact", "status__isnull", "departement", "suppression"},
     "activation.CampaignChunk": {"status__exact", "status__isnull", "run__id__exact", "run__isnull"},
     "catalogue.Service": {"status__exact", "status__isnull", "category__exact", "category__isnull"},
@@ -77,6 +83,7 @@ FILTERS: dict[str, set[str]] = {
 # Changelist actions: who may run each one.
 ACTIONS: dict[tuple[str, str], set[str]] = {
     ("activation.HealthSpace", "export_csv"): {SUP},
+    ("accounts.SoftwareClient", "rotate"): {EST},
     ("catalogue.Service", "suspend"): {REF},
     ("catalogue.Service", "put_online"): {REF},
     ("catalogue.Service", "dereference"): {REF},
@@ -157,6 +164,7 @@ def agents(personas, session_as, client):
         FS: personas.agent_france_services.user,
         SUP: personas.agent_superviseur.user,
         REF: make_agent("agent.referencement", REF),
+        EST: make_agent("agent.etablissements", EST),
         "walker": make_agent("agent.walker", None, superuser=True),
     }
     clients = {}
@@ -178,8 +186,15 @@ def objects(personas):
         run = CampaignRun.objects.create()
         CampaignChunk.objects.create(run=run, number=number, patient_ids=[personas.camille.pk])
     config = DsfrConfig.objects.first() or DsfrConfig.objects.create()
+    establishment = establishment_create(finess="310781406", name="CHU de Toulouse", kind="hopital", by=None)
+    software = software_client_save(
+        software=SoftwareClient(name="DxCare", establishment=establishment, oauth_jwks_uri="https://chu.example/jwks"),
+        by=None,
+    )
     return {
         "accounts.Patient": personas.camille,
+        "accounts.Establishment": establishment,
+        "accounts.SoftwareClient": software,
         "activation.HealthSpace": HealthSpace.objects.get(patient=personas.camille),
         "catalogue.Service": service,
         "catalogue.ServiceReport": report,
@@ -413,12 +428,14 @@ def test_a_cpam_supervisor_lists_only_the_caisse_territory(agents, personas):
 # --- Actions --------------------------------------------------------------------------------------------
 
 
-def _performed(label: str, action: str, obj, response) -> bool:
+def _performed(label: str, action: str, obj, response, before) -> bool:
     if action == "export_csv":
         return response.get("Content-Type", "").startswith("text/csv")
     if action == "delete_selected":
         return not type(obj).objects.filter(pk=obj.pk).exists()
     obj.refresh_from_db()
+    if label == "accounts.SoftwareClient":
+        return obj.oauth_client_id != before  # rotate
     if label == "catalogue.Service":
         wanted = {"suspend": ServiceStatus.SUSPENDED, "put_online": ServiceStatus.ONLINE}
         return obj.status == wanted.get(action, ServiceStatus.DEREFERENCED)
@@ -431,9 +448,10 @@ def test_every_action_answers_each_group(agents, objects, group):
         obj = objects[label]
         if action == "put_online":
             Service.objects.filter(pk=obj.pk).update(status=ServiceStatus.SUSPENDED)
+        before = getattr(obj, "oauth_client_id", None)
         response = agents[group].post(
             _changelist(type(obj)), {"action": action, "_selected_action": [obj.pk], "post": "yes", "index": 0}
         )
-        assert _performed(label, action, obj, response) == (group in allowed), (group, label, action)
+        assert _performed(label, action, obj, response, before) == (group in allowed), (group, label, action)
         if group not in VIEW[label]:
             assert response.status_code == 403

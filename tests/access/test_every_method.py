@@ -231,7 +231,7 @@ PENDING = {"accounts:reauthenticate", "accounts:contact_change", "accounts:email
 PATIENT_SCENARIOS = {"victim", "other_patient", "other_representative", "representative", "representative_hidden"}
 PRO_SCENARIOS = {"pro_care_team", "pro_outside", "pro_blocked", "pro_emergency"}
 AGENT_SCENARIOS = {"agent_cpam", "agent_france_services", "agent_superviseur"}
-TOKEN_SCENARIOS = {"token_victim", "token_other", "token_wrong_scope"}
+TOKEN_SCENARIOS = {"token_victim", "token_other", "token_wrong_scope", "token_establishment"}
 
 
 def expectation(route: Route, name: str):  # noqa: PLR0911, PLR0912 - one rule per side, read top to bottom
@@ -247,7 +247,8 @@ def expectation(route: Route, name: str):  # noqa: PLR0911, PLR0912 - one rule p
             return OK
         if name == "token_other":
             return deny(404) if owned else OWN
-        return deny(403) if name == "token_wrong_scope" else deny(401)
+        # A software client's token: recognised, and refused on every patient-bound type whatever its scopes.
+        return deny(403) if name in ("token_wrong_scope", "token_establishment") else deny(401)
     if side == "token":  # the victim holds the live secret; everyone else a revoked or renewed one
         return OK if name == "victim" else deny(404, 410)
     if side == "receipt":  # open to anonymous visitors for the oppositions made in their browser session
@@ -486,7 +487,7 @@ def test_every_scenario_and_method(world, name):
         expected = expectation(route, scenario)
         if expected is None:
             continue
-        if scenario in ("token_other", "token_wrong_scope") and route.side != "api":
+        if scenario in ("token_other", "token_wrong_scope", "token_establishment") and route.side != "api":
             continue  # off the API a bearer token is no credential at all: token_victim shows it
         target = "stale" if route.side == "token" and scenario != "victim" else spec.target
         url = _url(world, name, route, target)

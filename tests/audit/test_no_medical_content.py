@@ -41,6 +41,7 @@ TEXT_DETAILS = {
     (Action.CONTACTS_UPDATED, "check"),  # the agent's note on how they checked the caller's identity
     (Action.CONTACTS_CHANGE_REQUESTED, "check"),  # the same note, when an agent types new contacts
     (Action.SERVICE_API_REFUSED, "path"),  # the API path a service asked for
+    (Action.SOFTWARE_API_REFUSED, "path"),  # the API path a software client asked for
 }
 NOT_DETAILS = {"actor", "patient", "target", "target_label"}
 
