@@ -27,7 +27,7 @@ from accounts.validators import validate_departments, validate_finess, validate_
 from espace_sante.crypto.fields import EncryptedTextField
 from espace_sante.crypto.hashing import keyed_hash, keyed_hash_matches
 from espace_sante.lib.dates import age_on, today
-from espace_sante.lib.models import TimestampedModel
+from espace_sante.lib.models import OAuthClientOwner, TimestampedModel
 
 MAJORITY_AGE = 18
 
@@ -507,7 +507,7 @@ class Establishment(TimestampedModel):
         return f"{self.name} (FINESS {self.finess})"
 
 
-class SoftwareClient(TimestampedModel):
+class SoftwareClient(OAuthClientOwner, TimestampedModel):
     """A software (hospital information system, laboratory or practice software) calling the document-sharing
     API for an establishment, or for a named professional of it (`professional`, who must be active).
 
@@ -548,14 +548,6 @@ class SoftwareClient(TimestampedModel):
     @property
     def scope_tag(self) -> str:
         return f"software:{self.public_id}"
-
-    @property
-    def application(self):
-        from oauth2_provider.models import get_application_model
-
-        if not self.oauth_client_id:
-            return None
-        return get_application_model().objects.filter(client_id=self.oauth_client_id).first()
 
     @property
     def professional_is_active(self) -> bool:

@@ -21,6 +21,7 @@ from catalogue.enums import (
     ServiceStatus,
 )
 from espace_sante.crypto.fields import EncryptedTextField
+from espace_sante.lib.models import OAuthClientOwner
 
 
 class ServiceQuerySet(models.QuerySet):
@@ -29,7 +30,7 @@ class ServiceQuerySet(models.QuerySet):
         return self.filter(status__in=[ServiceStatus.ONLINE, ServiceStatus.OFFLINE]).order_by("name")
 
 
-class Service(models.Model):
+class Service(OAuthClientOwner, models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField("nom", max_length=100, unique=True)
     publisher = models.CharField("éditeur", max_length=150)
@@ -81,14 +82,6 @@ class Service(models.Model):
         if not self.regions:
             return [Region.NATIONAL.label]
         return [Region(code).label for code in self.regions.split() if code in Region.values]
-
-    @property
-    def application(self):
-        from oauth2_provider.models import get_application_model
-
-        if not self.oauth_client_id:
-            return None
-        return get_application_model().objects.filter(client_id=self.oauth_client_id).first()
 
     @property
     def all_scopes(self) -> set[str]:

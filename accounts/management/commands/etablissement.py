@@ -11,9 +11,7 @@ is audited (actor: system) and written to the operations log with the operator's
 """
 
 import getpass
-import json
 import logging
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -21,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import establishments
 from accounts.enums import EstablishmentKind
 from accounts.models import Establishment, Professional, SoftwareClient
+from espace_sante.lib.models import jwks_from_file
 
 logger = logging.getLogger("espace_sante.operations")
 
@@ -67,9 +66,9 @@ class Command(BaseCommand):
         jwks = None
         if options["jwks"]:
             try:
-                jwks = json.loads(Path(options["jwks"]).read_text())
-            except (OSError, ValueError) as error:
-                raise CommandError(f"Cannot read the JWKS file: {error}") from None
+                jwks = jwks_from_file(options["jwks"])
+            except ValueError as error:
+                raise CommandError(str(error)) from None
         professional = None
         if options["rpps"]:
             professional = Professional.objects.select_related("user").filter(rpps=options["rpps"]).first()

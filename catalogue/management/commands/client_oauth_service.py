@@ -9,9 +9,7 @@ The change is audited (actor: system) and written to the operations log with the
 """
 
 import getpass
-import json
 import logging
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -19,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from catalogue import oauth_clients
 from catalogue.models import Service
 from catalogue.services import NotAllowed
+from espace_sante.lib.models import jwks_from_file
 
 logger = logging.getLogger("espace_sante.operations")
 
@@ -50,9 +49,9 @@ class Command(BaseCommand):
         jwks = None
         if options["jwks"]:
             try:
-                jwks = json.loads(Path(options["jwks"]).read_text())
-            except (OSError, ValueError) as error:
-                raise CommandError(f"Cannot read the JWKS file: {error}") from None
+                jwks = jwks_from_file(options["jwks"])
+            except ValueError as error:
+                raise CommandError(str(error)) from None
         application = found.application
         redirect_uris = options["redirect_uri"] or (application.redirect_uris.split() if application else [])
         origins = options["origine"] or (application.allowed_origins.split() if application else [])
